@@ -1,0 +1,194 @@
+#include "rtsp_url.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <sodium.h>
+
+static void
+wipe_free(char *s)
+{
+  if (s) {
+    sodium_memzero(s, strlen(s));
+    g_free(s);
+  }
+}
+
+void
+cw_rtsp_url_clear(cw_rtsp_url_t *u)
+{
+  g_free(u->scheme);
+  g_free(u->host);
+  g_free(u->path);
+  g_free(u->username);
+  wipe_free(u->password);
+  g_free(u->clean);
+  memset(u, 0, sizeof *u);
+}
+
+/* GUri is lenient about a few things a camera URL must not have, so the raw
+ * text is checked first: no control bytes or spaces (they end up in RTSP
+ * request lines), bounded length, valid UTF-8. */
+static int
+check_raw(const char *text, const char *field, cw_error_t *err)
+{
+  size_t len = strlen(text);
+  if (len == 0)
+    return cw_error_set(err, -EINVAL, "%s: empty", field);
+  if (len > CW_RTSP_URL_MAX)
+    return cw_error_set(err, -EINVAL, "%s: longer than %d bytes", field, CW_RTSP_URL_MAX);
+  if (!g_utf8_validate(text, (gssize)len, NULL))
+    return cw_error_set(err, -EINVAL, "%s: not valid UTF-8", field);
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)text[i];
+    if (c < 0x20 || c == 0x7f)
+      return cw_error_set(err, -EINVAL, "%s: control character at position %zu", field, i + 1);
+    if (c == ' ')
+      return cw_error_set(err, -EINVAL, "%s: space at position %zu (percent-encode it as %%20)",
+                          field, i + 1);
+    if (c >= 0x80)
+      return cw_error_set(err, -EINVAL,
+                          "%s: non-ASCII character at position %zu (percent-encode it)", field,
+                          i + 1);
+  }
+  return 0;
+}
+
+static gboolean
+host_is_valid(const char *host)
+{
+  /* Registered names and IPv4: letters, digits, '-', '.', '_' (seen on
+   * vendor DHCP names). IPv6 literals arrive without brackets and have ':'. */
+  gboolean v6 = strchr(host, ':') != NULL;
+  for (const char *p = host; *p; p++) {
+    if (g_ascii_isalnum(*p) || *p == '-' || *p == '.' || *p == '_')
+      continue;
+    if (v6 && (*p == ':' || *p == '%'))
+      continue;
+    return FALSE;
+  }
+  return TRUE;
+}
+
+int
+cw_rtsp_url_parse(const char *text, const char *field, cw_rtsp_url_t *out, cw_error_t *err)
+{
+  memset(out, 0, sizeof *out);
+  int rc = check_raw(text, field, err);
+  if (rc < 0)
+    return rc;
+
+  char *scheme = NULL, *user = NULL, *password = NULL, *host = NULL, *path = NULL,
+       *query = NULL, *fragment = NULL;
+  int port = -1;
+  GError *gerr = NULL;
+  rc = -EINVAL;
+  if (!g_uri_split_with_user(text, G_URI_FLAGS_HAS_PASSWORD, &scheme, &user, &password, NULL,
+                             &host, &port, &path, &query, &fragment, &gerr)) {
+    /* GLib's message may quote the text (and so a password): name the part only. */
+    const char *what = "malformed URL";
+    if (g_error_matches(gerr, G_URI_ERROR, G_URI_ERROR_BAD_PORT))
+      what = "port must be a number from 1 to 65535";
+    else if (g_error_matches(gerr, G_URI_ERROR, G_URI_ERROR_BAD_HOST))
+      what = "malformed host";
+    else if (g_error_matches(gerr, G_URI_ERROR, G_URI_ERROR_BAD_USER) ||
+             g_error_matches(gerr, G_URI_ERROR, G_URI_ERROR_BAD_PASSWORD))
+      what = "malformed user information (percent-encode '@', ':' and '/' in credentials)";
+    else if (g_error_matches(gerr, G_URI_ERROR, G_URI_ERROR_BAD_SCHEME))
+      what = "missing or malformed scheme (expected rtsp:// or rtsps://)";
+    cw_error_set(err, -EINVAL, "%s: %s", field, what);
+    goto out;
+  }
+  if (!scheme || (g_ascii_strcasecmp(scheme, "rtsp") != 0 &&
+                  g_ascii_strcasecmp(scheme, "rtsps") != 0)) {
+    cw_error_set(err, -EINVAL, "%s: scheme must be rtsp or rtsps", field);
+    goto out;
+  }
+  if (!host || !*host) {
+    cw_error_set(err, -EINVAL, "%s: host required", field);
+    goto out;
+  }
+  if (!host_is_valid(host)) {
+    cw_error_set(err, -EINVAL, "%s: host contains characters not allowed in a host name", field);
+    goto out;
+  }
+  if (port == 0 || port > 65535) {
+    cw_error_set(err, -EINVAL, "%s: port must be a number from 1 to 65535", field);
+    goto out;
+  }
+  if (fragment) {
+    cw_error_set(err, -EINVAL, "%s: fragments ('#...') are not sent to cameras; remove it",
+                 field);
+    goto out;
+  }
+  if (password && (!user || !*user)) {
+    cw_error_set(err, -EINVAL, "%s: password without a user name", field);
+    goto out;
+  }
+
+  char *u_dec = user ? g_uri_unescape_string(user, NULL) : NULL;
+  char *p_dec = password ? g_uri_unescape_string(password, NULL) : NULL;
+  if ((user && !u_dec) || (password && !p_dec)) {
+    g_free(u_dec);
+    wipe_free(p_dec);
+    cw_error_set(err, -EINVAL, "%s: malformed percent-encoding in user information", field);
+    goto out;
+  }
+
+  out->scheme = g_ascii_strdown(scheme, -1);
+  out->host = g_strdup(host);
+  out->port = port;
+  out->path = query ? g_strdup_printf("%s?%s", path, query) : g_strdup(path ? path : "");
+  out->username = (u_dec && *u_dec) ? u_dec : (g_free(u_dec), NULL);
+  out->password = p_dec;
+  /* Rebuilt from parts so the stored text has no user information at all. */
+  out->clean = g_uri_join(G_URI_FLAGS_ENCODED, out->scheme, NULL, host, port,
+                          path ? path : "", query, NULL);
+  rc = 0;
+out:
+  g_clear_error(&gerr);
+  g_free(scheme);
+  g_free(user);
+  wipe_free(password);
+  g_free(host);
+  g_free(path);
+  g_free(query);
+  g_free(fragment);
+  return rc;
+}
+
+char *
+cw_rtsp_url_redact(const char *clean_url, const char *username, gboolean has_password)
+{
+  char *scheme = NULL, *host = NULL, *path = NULL, *query = NULL;
+  int port = -1;
+  if (!clean_url || !g_uri_split(clean_url, G_URI_FLAGS_ENCODED, &scheme, NULL, &host, &port,
+                                 &path, &query, NULL, NULL))
+    return g_strdup("<invalid url>");
+  char *userinfo = NULL;
+  if (username && *username) {
+    char *u = g_uri_escape_string(username, NULL, FALSE);
+    userinfo = has_password ? g_strdup_printf("%s:***", u) : g_strdup(u);
+    g_free(u);
+  }
+  /* Joined by hand: g_uri_join would percent-encode the '*' mask. */
+  GString *s = g_string_new(scheme);
+  g_string_append(s, "://");
+  if (userinfo)
+    g_string_append_printf(s, "%s@", userinfo);
+  if (strchr(host, ':'))
+    g_string_append_printf(s, "[%s]", host);
+  else
+    g_string_append(s, host);
+  if (port > 0)
+    g_string_append_printf(s, ":%d", port);
+  g_string_append(s, path);
+  if (query)
+    g_string_append_printf(s, "?%s", query);
+  g_free(userinfo);
+  g_free(scheme);
+  g_free(host);
+  g_free(path);
+  g_free(query);
+  return g_string_free(s, FALSE);
+}

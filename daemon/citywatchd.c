@@ -1,0 +1,146 @@
+/* citywatchd: the node daemon. Parses options, checks the configuration and
+ * the database schema, and wires the stages together on their loops. This
+ * file holds no logic of its own beyond the wiring. */
+#include <errno.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "migrate.h"
+
+typedef struct {
+  uv_loop_t loop;
+  uv_signal_t sigint, sigterm;
+  int stop_signal;
+} daemon_t;
+
+static void
+on_signal(uv_signal_t *h, int signum)
+{
+  daemon_t *d = h->data;
+  d->stop_signal = signum;
+  cw_log_info("citywatchd", "received %s, shutting down", strsignal(signum));
+  uv_stop(&d->loop);
+}
+
+static void
+close_handle(uv_handle_t *h, void *arg)
+{
+  if (!uv_is_closing(h))
+    uv_close(h, NULL);
+}
+
+static int
+count_enabled(PGconn *conn, long *n, cw_error_t *err)
+{
+  PGresult *res = PQexec(conn, "SELECT count(*) FROM cameras WHERE enabled");
+  int rc = cw_db_check(conn, res, PGRES_TUPLES_OK, err);
+  if (rc == 0)
+    *n = atol(PQgetvalue(res, 0, 0));
+  PQclear(res);
+  return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+  setlocale(LC_ALL, "");
+  char *config_path = NULL, *node = NULL, *db = NULL;
+  gboolean check_only = FALSE;
+  GOptionEntry entries[] = {
+      {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Configuration file (INI)", "FILE"},
+      {"node", 0, 0, G_OPTION_ARG_STRING, &node, "Node name (default: host name)", "NAME"},
+      {"db", 0, 0, G_OPTION_ARG_STRING, &db, "libpq connection string or URI", "CONNINFO"},
+      {"check", 0, 0, G_OPTION_ARG_NONE, &check_only,
+       "Check configuration and database, then exit", NULL},
+      G_OPTION_ENTRY_NULL};
+  GOptionContext *oc = g_option_context_new("- citywatch node daemon");
+  g_option_context_add_main_entries(oc, entries, NULL);
+  GError *gerr = NULL;
+  int status = 1;
+  cw_config_t *cfg = NULL;
+  PGconn *conn = NULL;
+  cw_error_t err;
+  daemon_t d = {0};
+  gboolean loop_ready = FALSE;
+
+  if (!g_option_context_parse(oc, &argc, &argv, &gerr)) {
+    fprintf(stderr, "citywatchd: %s\n", gerr->message);
+    g_error_free(gerr);
+    status = 2;
+    goto out;
+  }
+  if (argc > 1) {
+    fprintf(stderr, "citywatchd: unexpected argument '%s'\n", argv[1]);
+    status = 2;
+    goto out;
+  }
+  if (cw_config_load(config_path, &cfg, &err) < 0) {
+    fprintf(stderr, "citywatchd: %s\n", err.msg);
+    goto out;
+  }
+  cw_log_level_t level = CW_LOG_INFO;
+  cw_log_level_parse(cw_config_get_string(cfg, "log", "level"), &level);
+  cw_log_set_level(level);
+  if (!node || !*node) {
+    const char *configured = cw_config_get_string(cfg, "node", "name");
+    g_free(node);
+    node = g_strdup(*configured ? configured : g_get_host_name());
+  }
+
+  conn = cw_db_connect(db ? db : cw_config_get_string(cfg, "database", "conninfo"),
+                       "citywatchd", &err);
+  if (!conn) {
+    cw_log_error("citywatchd", "%s", err.msg);
+    goto out;
+  }
+  /* Never run against a schema this build was not written for. */
+  if (cw_migrate_check(conn, &err) < 0) {
+    cw_log_error("citywatchd", "refusing to start: %s", err.msg);
+    goto out;
+  }
+  long enabled = 0;
+  if (count_enabled(conn, &enabled, &err) < 0) {
+    cw_log_error("citywatchd", "%s", err.msg);
+    goto out;
+  }
+  cw_log_info("citywatchd", "node %s: schema at migration %d, %ld enabled cameras", node,
+              cw_migrations_count, enabled);
+  if (check_only) {
+    status = 0;
+    goto out;
+  }
+
+  uv_loop_init(&d.loop);
+  loop_ready = TRUE;
+  uv_signal_init(&d.loop, &d.sigint);
+  uv_signal_init(&d.loop, &d.sigterm);
+  d.sigint.data = d.sigterm.data = &d;
+  uv_signal_start(&d.sigint, on_signal, SIGINT);
+  uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+  cw_log_info("citywatchd", "node %s running", node);
+  uv_run(&d.loop, UV_RUN_DEFAULT);
+  status = 0;
+out:
+  if (loop_ready) {
+    uv_walk(&d.loop, close_handle, NULL);
+    uv_run(&d.loop, UV_RUN_DEFAULT);
+    uv_loop_close(&d.loop);
+  }
+  if (conn)
+    PQfinish(conn);
+  cw_config_free(cfg);
+  g_option_context_free(oc);
+  g_free(config_path);
+  g_free(node);
+  g_free(db);
+  return status;
+}

@@ -1,0 +1,44 @@
+/* cwctl internals shared by its command files. Not a public API. */
+#ifndef CWCTL_H
+#define CWCTL_H
+
+#include <glib.h>
+#include <libpq-fe.h>
+
+#include "config.h"
+#include "cw_error.h"
+
+/* Exit statuses: scripts tell bad usage from a failed operation. */
+#define CWCTL_OK 0
+#define CWCTL_FAILED 1
+#define CWCTL_USAGE 2
+
+typedef struct {
+  const char *config_path; /* -c FILE */
+  const char *db;          /* --db CONNINFO */
+  cw_config_t *cfg;
+  PGconn *conn;            /* opened on first use */
+} cwctl_t;
+
+/* Opens the database (once). Prints the error and returns NULL on failure. */
+PGconn *cwctl_db(cwctl_t *ctl);
+
+/* Parses argv with the verb's own entries plus the global ones. Prints the
+ * error and returns FALSE on bad usage. positional must be the count of
+ * arguments the verb takes after its options (-1: any). */
+gboolean cwctl_parse(cwctl_t *ctl, int *argc, char ***argv, const char *usage,
+                     const GOptionEntry *entries, int positional);
+
+/* Prints JSON values (one JSON text each) as a pretty array, or one pretty
+ * object when single. */
+void cwctl_print_json(GPtrArray *texts, gboolean single);
+
+/* Reports an error on stderr as "cwctl: message". Returns CWCTL_FAILED. */
+int cwctl_fail(const cw_error_t *err);
+
+int cwctl_camera(cwctl_t *ctl, const char *verb, int argc, char **argv);
+int cwctl_user(cwctl_t *ctl, const char *verb, int argc, char **argv);
+int cwctl_db_cmd(cwctl_t *ctl, const char *verb, int argc, char **argv);
+int cwctl_audit(cwctl_t *ctl, const char *verb, int argc, char **argv);
+
+#endif
