@@ -42,4 +42,7 @@ int cw_csv_reader_next(cw_csv_reader_t *r, cw_csv_record_t *rec, cw_error_t *err
 
 void cw_csv_record_clear(cw_csv_record_t *rec);
 
+/* The line the last error's record started on (0 before any error). */
+guint cw_csv_reader_error_line(const cw_csv_reader_t *r);
+
 #endif

@@ -54,6 +54,21 @@ check_raw(const char *text, const char *field, cw_error_t *err)
   return 0;
 }
 
+/* Decoded credentials end up in RTSP Authorization headers and in text
+ * columns: valid UTF-8, no control bytes (a "%0D%0A" must not survive). */
+static gboolean
+userinfo_is_valid(const char *s)
+{
+  if (!s)
+    return TRUE;
+  if (!g_utf8_validate(s, -1, NULL))
+    return FALSE;
+  for (; *s; s++)
+    if ((unsigned char)*s < 0x20 || *s == 0x7f)
+      return FALSE;
+  return TRUE;
+}
+
 static gboolean
 host_is_valid(const char *host)
 {
@@ -83,8 +98,12 @@ cw_rtsp_url_parse(const char *text, const char *field, cw_rtsp_url_t *out, cw_er
   int port = -1;
   GError *gerr = NULL;
   rc = -EINVAL;
-  if (!g_uri_split_with_user(text, G_URI_FLAGS_HAS_PASSWORD, &scheme, &user, &password, NULL,
-                             &host, &port, &path, &query, &fragment, &gerr)) {
+  /* ENCODED: path, query and user information stay percent-encoded, so the
+   * clean URL is rebuilt from them as written and credentials are decoded
+   * exactly once, below. (Without it GLib decoded them: "%0D%0A" in a path
+   * became a raw CR LF in the stored URL, and "%2525" was decoded twice.) */
+  if (!g_uri_split_with_user(text, G_URI_FLAGS_HAS_PASSWORD | G_URI_FLAGS_ENCODED, &scheme, &user,
+                             &password, NULL, &host, &port, &path, &query, &fragment, &gerr)) {
     /* GLib's message may quote the text (and so a password): name the part only. */
     const char *what = "malformed URL";
     if (g_error_matches(gerr, G_URI_ERROR, G_URI_ERROR_BAD_PORT))
@@ -134,6 +153,13 @@ cw_rtsp_url_parse(const char *text, const char *field, cw_rtsp_url_t *out, cw_er
     cw_error_set(err, -EINVAL, "%s: malformed percent-encoding in user information", field);
     goto out;
   }
+  if (!userinfo_is_valid(u_dec) || !userinfo_is_valid(p_dec)) {
+    g_free(u_dec);
+    wipe_free(p_dec);
+    cw_error_set(err, -EINVAL, "%s: user information must be UTF-8 without control characters",
+                 field);
+    goto out;
+  }
 
   out->scheme = g_ascii_strdown(scheme, -1);
   out->host = g_strdup(host);
@@ -141,9 +167,13 @@ cw_rtsp_url_parse(const char *text, const char *field, cw_rtsp_url_t *out, cw_er
   out->path = query ? g_strdup_printf("%s?%s", path, query) : g_strdup(path ? path : "");
   out->username = (u_dec && *u_dec) ? u_dec : (g_free(u_dec), NULL);
   out->password = p_dec;
-  /* Rebuilt from parts so the stored text has no user information at all. */
-  out->clean = g_uri_join(G_URI_FLAGS_ENCODED, out->scheme, NULL, host, port,
+  /* Rebuilt from parts so the stored text has no user information at all.
+   * GLib hands the host back decoded; re-encode it so an IPv6 zone id
+   * ("fe80::1%eth0") is written "%25eth0" again and the URL still parses. */
+  char *host_enc = g_uri_escape_string(host, ":", FALSE);
+  out->clean = g_uri_join(G_URI_FLAGS_ENCODED, out->scheme, NULL, host_enc, port,
                           path ? path : "", query, NULL);
+  g_free(host_enc);
   rc = 0;
 out:
   g_clear_error(&gerr);

@@ -1,6 +1,5 @@
 #include "camera_import.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "camera.h"
@@ -98,7 +97,7 @@ cw_camera_import_parse(const char *source, const char *buf, gsize len, GPtrArray
     if (rc == 0)
       problem(&p, 1, "header: file is empty (expected a header line naming the columns)");
     else
-      problem(&p, 1, "header: %s", err.msg);
+      problem(&p, cw_csv_reader_error_line(r), "header: %s", strchr(err.msg, ':') + 2);
     goto out;
   }
   if (!check_header(&p, &hdr))
@@ -111,11 +110,7 @@ cw_camera_import_parse(const char *source, const char *buf, gsize len, GPtrArray
       break;
     if (rc < 0) {
       /* The reader's message starts "line N: "; keep the FILE:LINE form. */
-      const char *msg = err.msg;
-      guint line = 0;
-      if (sscanf(msg, "line %u: ", &line) == 1)
-        msg = strchr(msg, ':') + 2;
-      problem(&p, line, "row: %s", msg);
+      problem(&p, cw_csv_reader_error_line(r), "row: %s", strchr(err.msg, ':') + 2);
       continue;
     }
     if (++rows > CW_IMPORT_MAX_ROWS) {

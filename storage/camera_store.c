@@ -200,7 +200,7 @@ cw_camera_store_add(PGconn *conn, const cw_secret_key_t *key, const cw_camera_sp
       " VALUES ($1, $2, $3, $4, $5::bytea, $6, $7::float8, $8::float8, $9, $10, $11::text[],"
       " $12::boolean) RETURNING cameras AS r)"
       " INSERT INTO audit_log (actor, action, object, after)"
-      " SELECT $13, 'camera.add', 'camera:' || (c.r).name, camera_public_json(c.r) FROM c"
+      " SELECT $13, 'camera.add', 'camera:' || (c.r).name, camera_public_json(c.r)::jsonb FROM c"
       " RETURNING (SELECT (r).id FROM c)",
       13, NULL, p.values, NULL, NULL, 0);
   rc = write_error(conn, res, PGRES_TUPLES_OK, spec->name, err);
@@ -247,14 +247,18 @@ cw_camera_store_edit(PGconn *conn, const cw_secret_key_t *key, const char *name,
       g_string_append_printf(sql, ", %s", sets[i].sql);
   g_string_append(sql, " FROM o WHERE cameras.id = (o.r).id RETURNING cameras AS r)"
                        " INSERT INTO audit_log (actor, action, object, before, after)"
-                       " SELECT $14, $15, 'camera:' || (u.r).name, camera_public_json(o.r),"
-                       " camera_public_json(u.r) FROM o, u RETURNING 1");
+                       " SELECT $14, $15, 'camera:' || (u.r).name, camera_public_json(o.r)::jsonb,"
+                       " camera_public_json(u.r)::jsonb FROM o, u RETURNING 1");
   const char *values[15];
   memcpy(values, p.values, 12 * sizeof values[0]);
   values[12] = name;
   values[13] = actor;
   values[14] = action;
-  PGresult *res = PQexecParams(conn, sql->str, 15, NULL, values, NULL, NULL, 0);
+  /* Typed, because an edit leaves some parameters unreferenced. */
+  Oid types[15];
+  for (guint i = 0; i < G_N_ELEMENTS(types); i++)
+    types[i] = 25; /* TEXTOID; the SQL casts where it needs another type */
+  PGresult *res = PQexecParams(conn, sql->str, 15, types, values, NULL, NULL, 0);
   rc = write_error(conn, res, PGRES_TUPLES_OK, spec->name ? spec->name : name, err);
   if (rc == 0 && PQntuples(res) == 0)
     rc = cw_error_set(err, -ENOENT, "no camera named '%s'", name);
@@ -272,7 +276,7 @@ cw_camera_store_remove(PGconn *conn, const char *name, const char *actor, cw_err
       conn,
       "WITH d AS (DELETE FROM cameras WHERE lower(name) = lower($1) RETURNING cameras AS r)"
       " INSERT INTO audit_log (actor, action, object, before)"
-      " SELECT $2, 'camera.remove', 'camera:' || (d.r).name, camera_public_json(d.r) FROM d"
+      " SELECT $2, 'camera.remove', 'camera:' || (d.r).name, camera_public_json(d.r)::jsonb FROM d"
       " RETURNING 1",
       2, NULL, params, NULL, NULL, 0);
   int rc = cw_db_check(conn, res, PGRES_TUPLES_OK, err);
@@ -427,7 +431,7 @@ cw_camera_store_import(PGconn *conn, const cw_secret_key_t *key, GPtrArray *spec
       " road, direction, tags, enabled FROM camera_import ORDER BY line"
       " RETURNING cameras AS r)"
       " INSERT INTO audit_log (actor, action, object, after, details)"
-      " SELECT $1, 'camera.add', 'camera:' || (ins.r).name, camera_public_json(ins.r),"
+      " SELECT $1, 'camera.add', 'camera:' || (ins.r).name, camera_public_json(ins.r)::jsonb,"
       " jsonb_build_object('import', $2::text) FROM ins",
       2, NULL, params, NULL, NULL, 0);
   if ((rc = write_error(conn, res, PGRES_COMMAND_OK, "", err)) < 0)

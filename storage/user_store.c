@@ -105,7 +105,7 @@ cw_user_store_list(PGconn *conn, GPtrArray **out, cw_error_t *err)
       conn, "SELECT id, name, role,"
             " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
             " disabled_at IS NOT NULL,"
-            " jsonb_build_object('id', id, 'name', name, 'role', role, 'created_at', created_at,"
+            " json_build_object('id', id, 'name', name, 'role', role, 'created_at', created_at,"
             " 'disabled', disabled_at IS NOT NULL)::text"
             " FROM users ORDER BY lower(name)");
   int rc = cw_db_check(conn, res, PGRES_TUPLES_OK, err);

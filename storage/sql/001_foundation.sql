@@ -29,9 +29,10 @@ CREATE TABLE cameras (
 CREATE UNIQUE INDEX cameras_name_key ON cameras (lower(name));
 
 -- What may leave the database about a camera: everything but the password.
-CREATE FUNCTION camera_public_json(c cameras) RETURNS jsonb
+-- json, not jsonb, so listings keep this order; audit rows store it as jsonb.
+CREATE FUNCTION camera_public_json(c cameras) RETURNS json
 LANGUAGE sql STABLE AS $$
-  SELECT jsonb_build_object(
+  SELECT json_build_object(
     'id', c.id, 'name', c.name, 'url', c.url, 'substream_url', c.substream_url,
     'username', c.username, 'has_password', c.password_enc IS NOT NULL,
     'lat', c.lat, 'lon', c.lon, 'road', c.road, 'direction', c.direction,

@@ -557,6 +557,7 @@ test_example_file_matches_schema(void)
    * the schema's default; every schema key has exactly one. */
   char *text = NULL;
   g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+  GString *problems = g_string_new(NULL);
   GHashTable *found = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   GRegex *key_re = g_regex_new("^#([A-Za-z0-9_-]+) *=(.*)$", 0, 0, NULL);
   GRegex *spaced_re = g_regex_new("^# +[A-Za-z0-9_-]+ *=", 0, 0, NULL);
@@ -576,26 +577,33 @@ test_example_file_matches_schema(void)
       while (k->section && !(strcmp(k->section, section) == 0 && strcmp(k->key, key) == 0))
         k++;
       if (!k->section)
-        g_test_fail_printf("example line %zu: %s is not in the schema", i + 1, id);
+        g_string_append_printf(
+            problems, "example line %" G_GSIZE_FORMAT ": %s is not in the schema\n", i + 1, id);
       else if (strcmp(value, k->def) != 0)
-        g_test_fail_printf("example line %zu: %s shows '%s', the default is '%s'", i + 1, id, value,
-                           k->def);
+        g_string_append_printf(
+            problems, "example line %" G_GSIZE_FORMAT ": %s shows '%s', the default is '%s'\n",
+            i + 1, id, value, k->def);
       if (!g_hash_table_add(found, id))
-        g_test_fail_printf("example line %zu: %s appears twice", i + 1, id);
+        g_string_append_printf(problems, "example line %" G_GSIZE_FORMAT ": %s appears twice\n",
+                               i + 1, id);
       g_free(value);
       g_free(key);
     } else if (g_regex_match(spaced_re, l, 0, NULL)) {
-      g_test_fail_printf("example line %zu: write a key as '#key = value' (no space after #): %s",
-                         i + 1, l);
+      g_string_append_printf(problems,
+                             "example line %" G_GSIZE_FORMAT
+                             ": write a key as '#key = value' (no space after #): %s\n",
+                             i + 1, l);
     }
     g_match_info_free(m);
   }
   for (const cw_config_key_t *k = cw_config_schema(); k->section; k++) {
     char *id = g_strdup_printf("[%s] %s", k->section, k->key);
     if (!g_hash_table_contains(found, id))
-      g_test_fail_printf("%s is not documented in the example file", id);
+      g_string_append_printf(problems, "%s is not documented in the example file\n", id);
     g_free(id);
   }
+  g_assert_cmpstr(problems->str, ==, "");
+  g_string_free(problems, TRUE);
   g_free(section);
   g_strfreev(lines);
   g_regex_unref(spaced_re);

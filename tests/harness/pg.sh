@@ -62,11 +62,15 @@ _cw_pg_own() {
 # parent as that user, because a folder such as /root (0700) silently breaks
 # initdb with a confusing message.
 _cw_pg_check_reachable() {
-  local dir=$1 p
+  local dir=$1 p parents=()
   _cw_pg_is_root || return 0
+  # From / down: a closed folder makes every folder below it look closed too.
   p=$dir
   while [ "$p" != / ]; do
     p=$(dirname "$p")
+    parents=("$p" "${parents[@]}")
+  done
+  for p in "${parents[@]}"; do
     if ! runuser -u "$CW_PG_OS_USER" -- test -x "$p" 2>/dev/null; then
       if [ "${CW_PG_GRANT_TRAVERSE:-0}" = 1 ]; then
         echo "pg.sh: letting user $CW_PG_OS_USER traverse $p (chmod o+x)" >&2
@@ -155,8 +159,10 @@ cw_pg_start() {
   fi
 
   if [ ! -s "$data/PG_VERSION" ]; then
-    if ! _cw_pg_as_server "$CW_PG_BIN/initdb" -D "$data" --auth=trust -U postgres \
-      --no-sync -E UTF8 --locale=C >"$dir/initdb.log" 2>&1; then
+    local initdb_args=(-D "$data" --auth=trust -U postgres -E UTF8 --locale=C)
+    # --no-sync saves seconds per test cluster; data meant to last is synced.
+    [ "$CW_PG_PROFILE" = durable ] || initdb_args+=(--no-sync)
+    if ! _cw_pg_as_server "$CW_PG_BIN/initdb" "${initdb_args[@]}" >"$dir/initdb.log" 2>&1; then
       echo "pg.sh: initdb failed in $data:" >&2
       cat "$dir/initdb.log" >&2
       return 1

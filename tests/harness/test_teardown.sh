@@ -11,10 +11,6 @@ with_pg=$here/with-pg
 # shellcheck source=tests/harness/pg.sh
 . "$here/pg.sh"
 
-# Job control: a background job of a non-interactive shell ignores SIGINT,
-# which would make the SIGINT case test nothing. With -m it does not.
-set -m
-
 work=$(mktemp -d /tmp/cw-teardown.XXXXXX)
 shared=
 # shellcheck disable=SC2317  # reached through trap only
@@ -42,7 +38,7 @@ recorder='
   psql -XAtqc "create table proof (x int)" >/dev/null
   touch "$rec/ready"
   if [ "$mode" = fail ]; then exit 1; fi
-  sleep 300 & wait
+  exec sleep 300
 '
 
 wait_for_file() {
@@ -54,10 +50,11 @@ wait_for_file() {
   return 1
 }
 
-gone() { # pid: true once no such process (zombies of init count as gone soon)
+gone() { # PID [TENTHS]: true once PID has exited (a zombie counts as exited)
   local pid=$1 i
-  for i in $(seq 1 50); do
+  for i in $(seq 1 "${2:-50}"); do
     [ -d "/proc/$pid" ] || return 0
+    [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && return 0
     sleep 0.1
   done
   return 1
@@ -71,14 +68,22 @@ run_case() {
   if [ "$how" = fail ]; then
     "$with_pg" bash -c "$recorder" recorder "$rec" fail >"$rec/out" 2>&1 || rc=$?
   else
-    "$with_pg" bash -c "$recorder" recorder "$rec" wait >"$rec/out" 2>&1 &
+    # A background job of a script starts with SIGINT ignored (and so may
+    # this script, depending on who started it); an ignored signal cannot be
+    # trapped, and the SIGINT case would prove nothing. env restores it.
+    env --default-signal=INT "$with_pg" bash -c "$recorder" recorder "$rec" wait >"$rec/out" 2>&1 &
     wp=$!
     if ! wait_for_file "$rec/ready"; then
       fail "$label: command never started"
       cat "$rec/out" >&2
-      kill -TERM "$wp" 2>/dev/null || true
     fi
     kill -s "$how" "$wp"
+    # Clean-up takes a second or two; give up (and say so) long before the
+    # command's own 300 s would end it.
+    if ! gone "$wp" 300; then
+      fail "$label: with-pg still runs 30 s after SIG$how"
+      kill -KILL "$wp" 2>/dev/null || true
+    fi
     wait "$wp" || rc=$?
   fi
   if [ "$rc" != "$want" ]; then
