@@ -77,6 +77,7 @@ cwctl_parse(cwctl_t *ctl, int *argc, char ***argv, const char *usage,
     cw_error_t err;
     if (cw_config_load(ctl->config_path, &ctl->cfg, &err) < 0) {
       cwctl_fail(&err);
+      ctl->config_failed = TRUE;
       ok = FALSE;
     }
   }
@@ -164,9 +165,13 @@ main(int argc, char **argv)
     fprintf(stderr, "cwctl: unknown command group '%s'\n%s", group, usage_text);
     rc = CWCTL_USAGE;
   }
+  if (ctl.config_failed)
+    rc = CWCTL_FAILED;
   if (ctl.conn)
     PQfinish(ctl.conn);
   cw_config_free(ctl.cfg);
+  g_free(ctl.config_path);
+  g_free(ctl.db);
   g_free(rest_owned);
   return rc;
 }

@@ -14,8 +14,9 @@
 #define CWCTL_USAGE 2
 
 typedef struct {
-  const char *config_path; /* -c FILE */
-  const char *db;          /* --db CONNINFO */
+  char *config_path;       /* -c FILE, owned */
+  char *db;                /* --db CONNINFO, owned */
+  gboolean config_failed;  /* the file was named but is bad: exit 1, not 2 */
   cw_config_t *cfg;
   PGconn *conn;            /* opened on first use */
 } cwctl_t;

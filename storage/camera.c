@@ -66,6 +66,9 @@ check_text(const char *field, const char *value, size_t max, cw_error_t *err)
 static int
 parse_coord(const char *field, const char *value, double limit, double *out, cw_error_t *err)
 {
+  /* Plain decimal only: strtod would also take "0x10", "inf" and "nan". */
+  if (value[strspn(value, "0123456789+-.eE")] != '\0')
+    return cw_error_set(err, -EINVAL, "%s: not a number", field);
   char *end = NULL;
   errno = 0;
   double v = g_ascii_strtod(value, &end);
