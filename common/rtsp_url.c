@@ -85,6 +85,80 @@ host_is_valid(const char *host)
   return TRUE;
 }
 
+static gboolean
+key_is(const char *param, size_t key_len, const char *const *names, guint n)
+{
+  for (guint i = 0; i < n; i++)
+    if (strlen(names[i]) == key_len && g_ascii_strncasecmp(param, names[i], key_len) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Some camera makes take credentials in the query ("?user=admin&pwd=x").
+ * The password moves out like one in the user information, and the stored
+ * query keeps CW_RTSP_URL_PASSWORD_SLOT in its place for ingest to fill in;
+ * a user name there also becomes the camera's user name (it stays in the
+ * URL: it is not a secret). Values that disagree with the user information
+ * are an error. */
+static int
+take_query_credentials(const char *field, char **query, char **user, char **password,
+                       cw_error_t *err)
+{
+  static const char *const pw_keys[] = {"password", "passwd", "pwd", "pass"};
+  static const char *const user_keys[] = {"user", "username"};
+  char **params = g_strsplit(*query, "&", -1);
+  int rc = 0;
+  for (char **p = params; *p && rc == 0; p++) {
+    const char *eq = strchr(*p, '=');
+    if (!eq || !eq[1] || strcmp(eq + 1, CW_RTSP_URL_PASSWORD_SLOT) == 0)
+      continue;
+    size_t key_len = (size_t)(eq - *p);
+    gboolean is_pw = key_is(*p, key_len, pw_keys, G_N_ELEMENTS(pw_keys));
+    if (!is_pw && !key_is(*p, key_len, user_keys, G_N_ELEMENTS(user_keys)))
+      continue;
+    char *value = g_uri_unescape_string(eq + 1, NULL);
+    char **slot = is_pw ? password : user;
+    if (!value) {
+      rc = cw_error_set(err, -EINVAL, "%s: malformed percent-encoding in the query", field);
+    } else if (*slot && **slot && strcmp(*slot, value) != 0) {
+      rc = cw_error_set(err, -EINVAL, "%s: the query's %s differs from the user information's",
+                        field, is_pw ? "password" : "user name");
+      wipe_free(value);
+    } else {
+      if (*slot)
+        wipe_free(*slot);
+      *slot = value;
+      if (is_pw) {
+        char *kept = g_strdup_printf("%.*s=%s", (int)key_len, *p, CW_RTSP_URL_PASSWORD_SLOT);
+        wipe_free(*p);
+        *p = kept;
+      }
+    }
+  }
+  if (rc == 0) {
+    char *joined = g_strjoinv("&", params);
+    wipe_free(*query);
+    *query = joined;
+  }
+  for (char **p = params; *p; p++)
+    wipe_free(*p);
+  g_free(params);
+  return rc;
+}
+
+char *
+cw_rtsp_url_fill_password(const char *clean_url, const char *password)
+{
+  if (!password || !strstr(clean_url, CW_RTSP_URL_PASSWORD_SLOT))
+    return g_strdup(clean_url);
+  char *enc = g_uri_escape_string(password, NULL, FALSE);
+  char **parts = g_strsplit(clean_url, CW_RTSP_URL_PASSWORD_SLOT, -1);
+  char *out = g_strjoinv(enc, parts);
+  g_strfreev(parts);
+  wipe_free(enc);
+  return out;
+}
+
 int
 cw_rtsp_url_parse(const char *text, const char *field, cw_rtsp_url_t *out, cw_error_t *err)
 {
@@ -153,6 +227,12 @@ cw_rtsp_url_parse(const char *text, const char *field, cw_rtsp_url_t *out, cw_er
     cw_error_set(err, -EINVAL, "%s: malformed percent-encoding in user information", field);
     goto out;
   }
+  if (query && (rc = take_query_credentials(field, &query, &u_dec, &p_dec, err)) < 0) {
+    g_free(u_dec);
+    wipe_free(p_dec);
+    goto out;
+  }
+  rc = -EINVAL;
   if (!userinfo_is_valid(u_dec) || !userinfo_is_valid(p_dec)) {
     g_free(u_dec);
     wipe_free(p_dec);
@@ -213,8 +293,13 @@ cw_rtsp_url_redact(const char *clean_url, const char *username, gboolean has_pas
   if (port > 0)
     g_string_append_printf(s, ":%d", port);
   g_string_append(s, path);
-  if (query)
-    g_string_append_printf(s, "?%s", query);
+  if (query) {
+    char **parts = g_strsplit(query, CW_RTSP_URL_PASSWORD_SLOT, -1);
+    char *masked = g_strjoinv("***", parts);
+    g_string_append_printf(s, "?%s", masked);
+    g_free(masked);
+    g_strfreev(parts);
+  }
   g_free(userinfo);
   g_free(scheme);
   g_free(host);

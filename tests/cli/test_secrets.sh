@@ -50,6 +50,12 @@ expect_ok "$CWCTL" camera add --name sec-stdin --url rtsp://10.5.0.2/s --usernam
 expect_ok "$CWCTL" camera add --name sec-url --url "rtsp://admin:$SECRET@10.5.0.3/s"
 expect_ok "$CWCTL" camera add --name sec-sub --url "rtsp://10.5.0.4/main" \
   --substream-url "rtsp://admin:$SECRET@10.5.0.4/sub"
+# Some makes take it in the query: it leaves the stored URL for a slot.
+expect_ok "$CWCTL" camera add --name sec-query --url "rtsp://10.5.0.7/cam?user=admin&pwd=$SECRET&ch=1"
+expect_ok "$CWCTL" camera show sec-query
+expect_stdout_contains "pwd=***&ch=1"
+expect_eq "stored query URL" "rtsp://10.5.0.7/cam?user=admin&pwd=%7Bpassword%7D&ch=1" \
+  "$(sql "SELECT url FROM cameras WHERE name = 'sec-query'")"
 # Failing commands that carry the password.
 expect_fail 1 "url:" "$CWCTL" camera add --name sec-bad1 --url "rtsp://admin:$SECRET@10.5.0.5:0/s"
 expect_fail 1 "url:" "$CWCTL" camera add --name sec-bad2 --url "rtsp://admin:$SECRET@10.5.0.5/a b"
@@ -72,7 +78,7 @@ expect_fail 1 "lat:" "$CWCTL" camera add --name sec-bad11 --url "rtsp://admin:$S
 expect_ok "$CWCTL" camera list
 expect_stdout_contains "rtsp://admin:***@10.5.0.1/s"
 expect_ok "$CWCTL" camera list --json
-for n in sec-file sec-stdin sec-url sec-sub; do
+for n in sec-file sec-stdin sec-url sec-sub sec-query; do
   expect_ok "$CWCTL" camera show "$n"
   expect_stdout_contains "set (encrypted)"
   expect_ok "$CWCTL" camera show "$n" --json
@@ -136,7 +142,7 @@ expect_ok "$CWCTL" audit verify
 # These queries name the passwords themselves: keep them out of the server log.
 sql_unlogged() { PGOPTIONS="-c log_statement=none -c log_min_error_statement=panic" sql "$1"; }
 expect_eq "cameras with a sealed password" \
-  "csv-1,csv-2,csv-3,sec-edit,sec-file,sec-stdin,sec-sub,sec-url" \
+  "csv-1,csv-2,csv-3,sec-edit,sec-file,sec-query,sec-stdin,sec-sub,sec-url" \
   "$(sql_unlogged "SELECT string_agg(name, ',' ORDER BY name) FROM cameras WHERE password_enc IS NOT NULL
           AND password_key_id IS NOT NULL AND length(password_enc) > length('$SECRET')")"
 expect_eq "sealed values holding the password bytes" "0" \

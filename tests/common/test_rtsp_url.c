@@ -75,6 +75,20 @@ static const good_case_t good_cases[] = {
      "rtsp://h/a%0D%0AX:%20y"},
     {"path_encoded_question", "rtsp://h/a%3Fb", "rtsp", "h", -1, "/a%3Fb", NULL, NULL,
      "rtsp://h/a%3Fb"},
+    /* Query credentials: the password leaves the stored text for a slot. */
+    {"query_password", "rtsp://h/x?user=admin&password=" PASSWORD, "rtsp", "h", -1,
+     "/x?user=admin&password=" CW_RTSP_URL_PASSWORD_SLOT, "admin", PASSWORD,
+     "rtsp://h/x?user=admin&password=" CW_RTSP_URL_PASSWORD_SLOT},
+    {"query_pwd_decoded", "rtsp://h/x?channel=1&PWD=a%26b", "rtsp", "h", -1,
+     "/x?channel=1&PWD=" CW_RTSP_URL_PASSWORD_SLOT, NULL, "a&b",
+     "rtsp://h/x?channel=1&PWD=" CW_RTSP_URL_PASSWORD_SLOT},
+    {"query_agrees_with_userinfo", "rtsp://admin:" PASSWORD "@h/x?pass=" PASSWORD, "rtsp", "h", -1,
+     "/x?pass=" CW_RTSP_URL_PASSWORD_SLOT, "admin", PASSWORD,
+     "rtsp://h/x?pass=" CW_RTSP_URL_PASSWORD_SLOT},
+    {"query_empty_password_kept", "rtsp://h/x?passwd=", "rtsp", "h", -1, "/x?passwd=", NULL, NULL,
+     "rtsp://h/x?passwd="},
+    {"query_slot_already_stored", "rtsp://h/x?pwd=" CW_RTSP_URL_PASSWORD_SLOT, "rtsp", "h", -1,
+     "/x?pwd=" CW_RTSP_URL_PASSWORD_SLOT, NULL, NULL, "rtsp://h/x?pwd=" CW_RTSP_URL_PASSWORD_SLOT},
 };
 
 static void
@@ -272,6 +286,8 @@ static const redact_case_t redact_cases[] = {
     {"ipv6_zone", "rtsp://[fe80::1%25eth0]/x", "u", FALSE, "rtsp://u@[fe80::1%eth0]/x"},
     {"query_kept", "rtsps://h/live?ch=1&sub=0", "op", TRUE, "rtsps://op:***@h/live?ch=1&sub=0"},
     {"encoded_path_kept", "rtsp://h/a%20b", NULL, FALSE, "rtsp://h/a%20b"},
+    {"query_slot_masked", "rtsp://h/x?pwd=" CW_RTSP_URL_PASSWORD_SLOT "&ch=1", "u", TRUE,
+     "rtsp://u:***@h/x?pwd=***&ch=1"},
     {"no_path", "rtsp://h", "u", FALSE, "rtsp://u@h"},
     {"invalid_null", NULL, "u", TRUE, "<invalid url>"},
     {"invalid_port", "rtsp://h:99999/", "u", TRUE, "<invalid url>"},
@@ -312,6 +328,34 @@ test_redact_round_trip(void)
   }
 }
 
+static void
+test_query_password_conflict(void)
+{
+  cw_rtsp_url_t u;
+  cw_error_t err = {0};
+  g_assert_cmpint(
+      cw_rtsp_url_parse("rtsp://admin:" PASSWORD "@h/x?password=other", "url", &u, &err), ==,
+      -EINVAL);
+  g_assert_cmpstr(err.msg, ==, "url: the query's password differs from the user information's");
+  g_assert_cmpint(cw_rtsp_url_parse("rtsp://bob@h/x?user=alice", "url", &u, &err), ==, -EINVAL);
+  g_assert_cmpstr(err.msg, ==, "url: the query's user name differs from the user information's");
+}
+
+/* What ingest will connect with: the slot filled, percent-encoded. */
+static void
+test_fill_password(void)
+{
+  char *url = cw_rtsp_url_fill_password("rtsp://h/x?pwd=" CW_RTSP_URL_PASSWORD_SLOT, "a&b c");
+  g_assert_cmpstr(url, ==, "rtsp://h/x?pwd=a%26b%20c");
+  g_free(url);
+  url = cw_rtsp_url_fill_password("rtsp://h/x", PASSWORD);
+  g_assert_cmpstr(url, ==, "rtsp://h/x");
+  g_free(url);
+  url = cw_rtsp_url_fill_password("rtsp://h/x?pwd=" CW_RTSP_URL_PASSWORD_SLOT, NULL);
+  g_assert_cmpstr(url, ==, "rtsp://h/x?pwd=" CW_RTSP_URL_PASSWORD_SLOT);
+  g_free(url);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -334,5 +378,7 @@ main(int argc, char **argv)
     g_free(path);
   }
   g_test_add_func("/rtsp_url/redact/round_trip", test_redact_round_trip);
+  g_test_add_func("/rtsp_url/query/password_conflict", test_query_password_conflict);
+  g_test_add_func("/rtsp_url/query/fill_password", test_fill_password);
   return g_test_run();
 }
