@@ -28,8 +28,7 @@ typedef struct {
 typedef struct cw_csv_reader cw_csv_reader_t;
 
 /* Limits of 0 mean the defaults: 64 KiB per field, 256 fields per record. */
-cw_csv_reader_t *cw_csv_reader_new(const char *buf, size_t len, size_t max_field,
-                                   guint max_fields);
+cw_csv_reader_t *cw_csv_reader_new(const char *buf, size_t len, size_t max_field, guint max_fields);
 void cw_csv_reader_free(cw_csv_reader_t *r);
 
 /* Reads the next record into *rec (which must be zeroed or cleared).

@@ -167,8 +167,8 @@ cw_rtsp_url_parse(const char *text, const char *field, cw_rtsp_url_t *out, cw_er
   if (rc < 0)
     return rc;
 
-  char *scheme = NULL, *user = NULL, *password = NULL, *host = NULL, *path = NULL,
-       *query = NULL, *fragment = NULL;
+  char *scheme = NULL, *user = NULL, *password = NULL, *host = NULL, *path = NULL, *query = NULL,
+       *fragment = NULL;
   int port = -1;
   GError *gerr = NULL;
   rc = -EINVAL;
@@ -192,8 +192,8 @@ cw_rtsp_url_parse(const char *text, const char *field, cw_rtsp_url_t *out, cw_er
     cw_error_set(err, -EINVAL, "%s: %s", field, what);
     goto out;
   }
-  if (!scheme || (g_ascii_strcasecmp(scheme, "rtsp") != 0 &&
-                  g_ascii_strcasecmp(scheme, "rtsps") != 0)) {
+  if (!scheme ||
+      (g_ascii_strcasecmp(scheme, "rtsp") != 0 && g_ascii_strcasecmp(scheme, "rtsps") != 0)) {
     cw_error_set(err, -EINVAL, "%s: scheme must be rtsp or rtsps", field);
     goto out;
   }
@@ -210,8 +210,7 @@ cw_rtsp_url_parse(const char *text, const char *field, cw_rtsp_url_t *out, cw_er
     goto out;
   }
   if (fragment) {
-    cw_error_set(err, -EINVAL, "%s: fragments ('#...') are not sent to cameras; remove it",
-                 field);
+    cw_error_set(err, -EINVAL, "%s: fragments ('#...') are not sent to cameras; remove it", field);
     goto out;
   }
   if (password && (!user || !*user)) {
@@ -251,8 +250,8 @@ cw_rtsp_url_parse(const char *text, const char *field, cw_rtsp_url_t *out, cw_er
    * GLib hands the host back decoded; re-encode it so an IPv6 zone id
    * ("fe80::1%eth0") is written "%25eth0" again and the URL still parses. */
   char *host_enc = g_uri_escape_string(host, ":", FALSE);
-  out->clean = g_uri_join(G_URI_FLAGS_ENCODED, out->scheme, NULL, host_enc, port,
-                          path ? path : "", query, NULL);
+  out->clean = g_uri_join(G_URI_FLAGS_ENCODED, out->scheme, NULL, host_enc, port, path ? path : "",
+                          query, NULL);
   g_free(host_enc);
   rc = 0;
 out:
@@ -272,8 +271,8 @@ cw_rtsp_url_redact(const char *clean_url, const char *username, gboolean has_pas
 {
   char *scheme = NULL, *host = NULL, *path = NULL, *query = NULL;
   int port = -1;
-  if (!clean_url || !g_uri_split(clean_url, G_URI_FLAGS_ENCODED, &scheme, NULL, &host, &port,
-                                 &path, &query, NULL, NULL))
+  if (!clean_url || !g_uri_split(clean_url, G_URI_FLAGS_ENCODED, &scheme, NULL, &host, &port, &path,
+                                 &query, NULL, NULL))
     return g_strdup("<invalid url>");
   char *userinfo = NULL;
   if (username && *username) {

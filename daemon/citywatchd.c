@@ -59,8 +59,8 @@ main(int argc, char **argv)
       {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Configuration file (INI)", "FILE"},
       {"node", 0, 0, G_OPTION_ARG_STRING, &node, "Node name (default: host name)", "NAME"},
       {"db", 0, 0, G_OPTION_ARG_STRING, &db, "libpq connection string or URI", "CONNINFO"},
-      {"check", 0, 0, G_OPTION_ARG_NONE, &check_only,
-       "Check configuration and database, then exit", NULL},
+      {"check", 0, 0, G_OPTION_ARG_NONE, &check_only, "Check configuration and database, then exit",
+       NULL},
       G_OPTION_ENTRY_NULL};
   GOptionContext *oc = g_option_context_new("- citywatch node daemon");
   g_option_context_add_main_entries(oc, entries, NULL);
@@ -96,8 +96,8 @@ main(int argc, char **argv)
     node = g_strdup(*configured ? configured : g_get_host_name());
   }
 
-  conn = cw_db_connect(db ? db : cw_config_get_string(cfg, "database", "conninfo"),
-                       "citywatchd", &err);
+  conn = cw_db_connect(db ? db : cw_config_get_string(cfg, "database", "conninfo"), "citywatchd",
+                       &err);
   if (!conn) {
     cw_log_error("citywatchd", "%s", err.msg);
     goto out;

@@ -102,6 +102,11 @@ for row in "${demo_cameras[@]}"; do
   echo "camera $name: registered"
 done
 
+say "node check"
+# The daemon refuses a database whose schema is not its own; prove it would
+# start against this one.
+"$root/build/daemon/citywatchd" -c "$conf" --check
+
 # ---------------------------------------------------------------------------
 # LATER ISSUES START THE RUNNING SYSTEM HERE, each idempotently (reuse what
 # already runs, as the PostgreSQL step does), in this order:
@@ -118,6 +123,7 @@ cat <<DONE
 citywatch quick start is ready.
 
   cameras:          $cwctl -c $conf camera list
+  audit log:        $cwctl -c $conf audit verify
   the database:     psql -h $pg_dir/sock -p $CW_PG_PORT -U postgres $db_name
   server log:       $pg_dir/server.log
   stop PostgreSQL:  ${as_pg}$CW_PG_BIN/pg_ctl -D $pg_dir/data stop

@@ -61,8 +61,9 @@ check_header(problems_t *p, const cw_csv_record_t *hdr)
     strcpy(col, lower);
     g_free(lower);
     if (!known_column(col)) {
-      problem(p, hdr->line, "header: unknown column '%s' (columns: name, url, username, "
-                            "password, lat, lon, road, direction, tags, substream_url, enabled)",
+      problem(p, hdr->line,
+              "header: unknown column '%s' (columns: name, url, username, "
+              "password, lat, lon, road, direction, tags, substream_url, enabled)",
               col);
       ok = FALSE;
     } else if (!g_hash_table_add(seen, col)) {
@@ -138,8 +139,9 @@ cw_camera_import_parse(const char *source, const char *buf, gsize len, GPtrArray
       char *key = g_ascii_strdown(spec->name, -1);
       gpointer first = g_hash_table_lookup(names, key);
       if (first) {
-        problem(&p, rec.line, "name: '%s' is already used on line %u (names are compared "
-                              "regardless of case)",
+        problem(&p, rec.line,
+                "name: '%s' is already used on line %u (names are compared "
+                "regardless of case)",
                 spec->name, GPOINTER_TO_UINT(first));
         g_free(key);
         good = FALSE;

@@ -51,8 +51,8 @@ cwctl_db(cwctl_t *ctl)
 }
 
 gboolean
-cwctl_parse(cwctl_t *ctl, int *argc, char ***argv, const char *usage,
-            const GOptionEntry *entries, int positional)
+cwctl_parse(cwctl_t *ctl, int *argc, char ***argv, const char *usage, const GOptionEntry *entries,
+            int positional)
 {
   GOptionContext *oc = g_option_context_new(usage);
   GOptionEntry globals[G_N_ELEMENTS(global_entries)];
@@ -68,8 +68,8 @@ cwctl_parse(cwctl_t *ctl, int *argc, char ***argv, const char *usage,
     fprintf(stderr, "cwctl: %s\n", gerr->message);
     g_clear_error(&gerr);
   } else if (positional >= 0 && *argc - 1 != positional) {
-    fprintf(stderr, "cwctl: expected %d argument%s: %s\n", positional,
-            positional == 1 ? "" : "s", usage);
+    fprintf(stderr, "cwctl: expected %d argument%s: %s\n", positional, positional == 1 ? "" : "s",
+            usage);
     ok = FALSE;
   }
   g_option_context_free(oc);
@@ -132,8 +132,8 @@ main(int argc, char **argv)
 {
   setlocale(LC_ALL, "");
   int group_i, verb_i;
-  if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
-                    !strcmp(argv[1], "help"))) {
+  if (argc >= 2 &&
+      (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))) {
     fputs(usage_text, stdout);
     return CWCTL_OK;
   }

@@ -14,11 +14,11 @@
 #define CWCTL_USAGE 2
 
 typedef struct {
-  char *config_path;       /* -c FILE, owned */
-  char *db;                /* --db CONNINFO, owned */
-  gboolean config_failed;  /* the file was named but is bad: exit 1, not 2 */
+  char *config_path;      /* -c FILE, owned */
+  char *db;               /* --db CONNINFO, owned */
+  gboolean config_failed; /* the file was named but is bad: exit 1, not 2 */
   cw_config_t *cfg;
-  PGconn *conn;            /* opened on first use */
+  PGconn *conn; /* opened on first use */
 } cwctl_t;
 
 /* Opens the database (once). Prints the error and returns NULL on failure. */

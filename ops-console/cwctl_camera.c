@@ -16,8 +16,7 @@
 
 /* Flags shared by add and edit, each mapped to the camera field it sets. */
 typedef struct {
-  char *name, *url, *username, *password_file, *substream_url, *lat, *lon, *road, *direction,
-      *tags;
+  char *name, *url, *username, *password_file, *substream_url, *lat, *lon, *road, *direction, *tags;
   gboolean disabled, no_password, json;
 } camera_flags_t;
 
@@ -75,16 +74,17 @@ read_password_file(const char *path, char **out, cw_error_t *err)
 }
 
 static int
-spec_from_flags(const camera_flags_t *f, cw_camera_spec_t *spec, gboolean for_add,
-                cw_error_t *err)
+spec_from_flags(const camera_flags_t *f, cw_camera_spec_t *spec, gboolean for_add, cw_error_t *err)
 {
   const struct {
     const char *field;
     const char *value;
   } map[] = {
-      {"name", f->name},       {"url", f->url},   {"username", f->username},
-      {"substream_url", f->substream_url}, {"lat", f->lat}, {"lon", f->lon},
-      {"road", f->road},       {"direction", f->direction}, {"tags", f->tags},
+      {"name", f->name},         {"url", f->url},
+      {"username", f->username}, {"substream_url", f->substream_url},
+      {"lat", f->lat},           {"lon", f->lon},
+      {"road", f->road},         {"direction", f->direction},
+      {"tags", f->tags},
   };
   int rc;
   for (guint i = 0; i < G_N_ELEMENTS(map); i++)
@@ -121,9 +121,8 @@ static void
 print_camera(const cw_camera_t *c)
 {
   char *url = cw_rtsp_url_redact(c->url, c->username, c->has_password);
-  char *sub = c->substream_url ? cw_rtsp_url_redact(c->substream_url, c->username,
-                                                    c->has_password)
-                               : NULL;
+  char *sub =
+      c->substream_url ? cw_rtsp_url_redact(c->substream_url, c->username, c->has_password) : NULL;
   char *tags = g_strjoinv(",", c->tags);
   printf("name:          %s\n", c->name);
   printf("id:            %" G_GINT64_FORMAT "\n", c->id);
@@ -166,8 +165,7 @@ cmd_add_or_edit(cwctl_t *ctl, gboolean add, int argc, char **argv)
        "Traffic direction: N NE E SE S SW W NW", "DIR"},
       {"tags", 0, 0, G_OPTION_ARG_STRING, &f.tags, "Comma-separated tags", "a,b"},
       {"disabled", 0, 0, G_OPTION_ARG_NONE, &f.disabled, "Register it disabled", NULL},
-      {"no-password", 0, 0, G_OPTION_ARG_NONE, &f.no_password, "Remove the stored password",
-       NULL},
+      {"no-password", 0, 0, G_OPTION_ARG_NONE, &f.no_password, "Remove the stored password", NULL},
       G_OPTION_ENTRY_NULL};
   if (add) /* --no-password is an edit only */
     entries[11] = (GOptionEntry)G_OPTION_ENTRY_NULL;
@@ -176,8 +174,9 @@ cmd_add_or_edit(cwctl_t *ctl, gboolean add, int argc, char **argv)
   cw_secret_key_t *key = NULL;
   char *actor = NULL;
   cw_error_t err;
-  if (!cwctl_parse(ctl, &argc, &argv, add ? "camera add --name NAME --url URL [OPTIONS]"
-                                          : "camera edit NAME [OPTIONS]",
+  if (!cwctl_parse(ctl, &argc, &argv,
+                   add ? "camera add --name NAME --url URL [OPTIONS]"
+                       : "camera edit NAME [OPTIONS]",
                    entries, add ? 0 : 1))
     goto out;
   rc = CWCTL_FAILED;
@@ -221,8 +220,8 @@ static int
 cmd_list_or_show(cwctl_t *ctl, gboolean show, int argc, char **argv)
 {
   gboolean json = FALSE;
-  GOptionEntry entries[] = {
-      {"json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL}, G_OPTION_ENTRY_NULL};
+  GOptionEntry entries[] = {{"json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL},
+                            G_OPTION_ENTRY_NULL};
   if (!cwctl_parse(ctl, &argc, &argv, show ? "camera show NAME [--json]" : "camera list [--json]",
                    entries, show ? 1 : 0))
     return CWCTL_USAGE;
@@ -292,7 +291,9 @@ cmd_rm_or_toggle(cwctl_t *ctl, const char *verb, int argc, char **argv)
   if (rc < 0)
     return cwctl_fail(&err);
   printf("%s camera %s\n",
-         strcmp(verb, "rm") == 0 ? "removed" : strcmp(verb, "enable") == 0 ? "enabled" : "disabled",
+         strcmp(verb, "rm") == 0       ? "removed"
+         : strcmp(verb, "enable") == 0 ? "enabled"
+                                       : "disabled",
          argv[1]);
   return CWCTL_OK;
 }
@@ -331,8 +332,7 @@ cmd_import(cwctl_t *ctl, int argc, char **argv)
   guint bad = cw_camera_import_parse(path, data, len, specs, lines, problems);
   if (bad > 0) {
     fputs(problems->str, stderr);
-    fprintf(stderr, "cwctl: %s: %u problem%s; nothing imported\n", path, bad,
-            bad == 1 ? "" : "s");
+    fprintf(stderr, "cwctl: %s: %u problem%s; nothing imported\n", path, bad, bad == 1 ? "" : "s");
     goto out;
   }
   if (dry_run) {
@@ -351,8 +351,8 @@ cmd_import(cwctl_t *ctl, int argc, char **argv)
   if (!conn)
     goto out;
   actor = cw_audit_cli_actor();
-  if (cw_camera_store_import(conn, key, specs, (guint *)lines->data, path, actor, problems,
-                             &err) < 0) {
+  if (cw_camera_store_import(conn, key, specs, (guint *)lines->data, path, actor, problems, &err) <
+      0) {
     fputs(problems->str, stderr);
     rc = cwctl_fail(&err);
     if (!strstr(err.msg, "nothing imported"))
@@ -385,8 +385,9 @@ cwctl_camera(cwctl_t *ctl, const char *verb, int argc, char **argv)
     return cmd_rm_or_toggle(ctl, verb, argc, argv);
   if (strcmp(verb, "import") == 0)
     return cmd_import(ctl, argc, argv);
-  fprintf(stderr, "cwctl: unknown camera command '%s' (add, list, show, edit, rm, enable, "
-                  "disable, import)\n",
+  fprintf(stderr,
+          "cwctl: unknown camera command '%s' (add, list, show, edit, rm, enable, "
+          "disable, import)\n",
           verb);
   return CWCTL_USAGE;
 }

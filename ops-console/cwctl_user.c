@@ -40,10 +40,9 @@ static int
 cmd_add(cwctl_t *ctl, int argc, char **argv)
 {
   char *role = NULL;
-  GOptionEntry entries[] = {
-      {"role", 0, 0, G_OPTION_ARG_STRING, &role,
-       "operator, investigator, engineer, admin or auditor", "ROLE"},
-      G_OPTION_ENTRY_NULL};
+  GOptionEntry entries[] = {{"role", 0, 0, G_OPTION_ARG_STRING, &role,
+                             "operator, investigator, engineer, admin or auditor", "ROLE"},
+                            G_OPTION_ENTRY_NULL};
   int rc = CWCTL_USAGE;
   char *password = NULL, *again = NULL, *actor = NULL;
   cw_error_t err;
@@ -86,8 +85,8 @@ static int
 cmd_list(cwctl_t *ctl, int argc, char **argv)
 {
   gboolean json = FALSE;
-  GOptionEntry entries[] = {
-      {"json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL}, G_OPTION_ENTRY_NULL};
+  GOptionEntry entries[] = {{"json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL},
+                            G_OPTION_ENTRY_NULL};
   if (!cwctl_parse(ctl, &argc, &argv, "user list [--json]", entries, 0))
     return CWCTL_USAGE;
   PGconn *conn = cwctl_db(ctl);

@@ -106,8 +106,8 @@ parse_tags(const char *value, char ***out, cw_error_t *err)
     }
     for (const char *c = t; *c; c++) {
       if (!g_ascii_isalnum(*c) && *c != '-' && *c != '_') {
-        rc = cw_error_set(err, -EINVAL,
-                          "tags: tag '%s' may hold only letters, digits, '-' and '_'", t);
+        rc = cw_error_set(err, -EINVAL, "tags: tag '%s' may hold only letters, digits, '-' and '_'",
+                          t);
         g_free(t);
         goto out;
       }
@@ -170,8 +170,7 @@ set_url(cw_camera_spec_t *spec, const char *field, const char *value, gboolean m
 }
 
 int
-cw_camera_spec_set(cw_camera_spec_t *spec, const char *field, const char *value,
-                   cw_error_t *err)
+cw_camera_spec_set(cw_camera_spec_t *spec, const char *field, const char *value, cw_error_t *err)
 {
   gboolean empty = value == NULL || *value == '\0';
   int rc = 0;
@@ -196,8 +195,7 @@ cw_camera_spec_set(cw_camera_spec_t *spec, const char *field, const char *value,
   } else if (strcmp(field, "username") == 0) {
     if (!empty) {
       if (strlen(value) > CW_CAMERA_USERNAME_MAX)
-        return cw_error_set(err, -EINVAL, "username: longer than %d bytes",
-                            CW_CAMERA_USERNAME_MAX);
+        return cw_error_set(err, -EINVAL, "username: longer than %d bytes", CW_CAMERA_USERNAME_MAX);
       if ((rc = check_text("username", value, CW_CAMERA_USERNAME_MAX, err)) < 0)
         return rc;
     }
@@ -208,8 +206,7 @@ cw_camera_spec_set(cw_camera_spec_t *spec, const char *field, const char *value,
     /* Never quote the value back: it is a secret. */
     if (!empty) {
       if (strlen(value) > CW_CAMERA_PASSWORD_MAX)
-        return cw_error_set(err, -EINVAL, "password: longer than %d bytes",
-                            CW_CAMERA_PASSWORD_MAX);
+        return cw_error_set(err, -EINVAL, "password: longer than %d bytes", CW_CAMERA_PASSWORD_MAX);
       if (!g_utf8_validate(value, -1, NULL))
         return cw_error_set(err, -EINVAL, "password: not valid UTF-8");
       for (const char *p = value; *p; p++)

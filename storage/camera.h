@@ -34,7 +34,7 @@ enum {
 };
 
 typedef struct {
-  guint set;           /* CW_CAM_* bits of the fields given */
+  guint set; /* CW_CAM_* bits of the fields given */
   char *name;
   char *url;           /* clean: no user information */
   char *substream_url; /* clean, NULL to clear */
@@ -42,9 +42,9 @@ typedef struct {
   char *password;      /* plaintext, NULL to clear; wiped by clear() */
   gboolean has_lat, has_lon;
   double lat, lon;
-  char *road;          /* NULL to clear */
-  char *direction;     /* N NE E SE S SW W NW, NULL to clear */
-  char **tags;         /* NULL-terminated, lower case, sorted, unique */
+  char *road;      /* NULL to clear */
+  char *direction; /* N NE E SE S SW W NW, NULL to clear */
+  char **tags;     /* NULL-terminated, lower case, sorted, unique */
   gboolean enabled;
   /* Credentials found inside url / substream_url, merged by finish(). */
   char *url_username, *url_password;

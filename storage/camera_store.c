@@ -6,11 +6,11 @@
 
 #include "db.h"
 
-#define CAMERA_COLUMNS                                                                            \
-  "c.id, c.name, c.url, c.substream_url, c.username, c.password_enc IS NOT NULL, c.lat, "       \
-  "c.lon, c.road, c.direction, array_to_string(c.tags, ','), c.enabled, "                      \
-  "to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "                \
-  "to_char(c.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "                \
+#define CAMERA_COLUMNS                                                                             \
+  "c.id, c.name, c.url, c.substream_url, c.username, c.password_enc IS NOT NULL, c.lat, "          \
+  "c.lon, c.road, c.direction, array_to_string(c.tags, ','), c.enabled, "                          \
+  "to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "                   \
+  "to_char(c.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "                   \
   "camera_public_json(c)::text"
 
 void
@@ -65,16 +65,17 @@ camera_from_row(const PGresult *res, int row)
 
 /* Turns a failed write into words about the field that caused it. */
 static int
-write_error(PGconn *conn, PGresult *res, ExecStatusType expected, const char *name,
-            cw_error_t *err)
+write_error(PGconn *conn, PGresult *res, ExecStatusType expected, const char *name, cw_error_t *err)
 {
   if (res && PQresultStatus(res) == expected)
     return 0;
   const char *state = cw_db_sqlstate(res);
   const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
   if (strcmp(state, "23505") == 0 && constraint && strcmp(constraint, "cameras_name_key") == 0)
-    return cw_error_set(err, -EEXIST, "name: a camera named '%s' already exists (names are "
-                                      "compared regardless of case)", name);
+    return cw_error_set(err, -EEXIST,
+                        "name: a camera named '%s' already exists (names are "
+                        "compared regardless of case)",
+                        name);
   if (strcmp(state, "23514") == 0 && constraint) {
     if (strcmp(constraint, "cameras_password_needs_username") == 0)
       return cw_error_set(err, -EINVAL, "username: required when a password is given");
@@ -287,8 +288,7 @@ cw_camera_store_remove(PGconn *conn, const char *name, const char *actor, cw_err
 }
 
 static int
-query_cameras(PGconn *conn, const char *where, const char *param, GPtrArray **out,
-              cw_error_t *err)
+query_cameras(PGconn *conn, const char *where, const char *param, GPtrArray **out, cw_error_t *err)
 {
   char *sql =
       g_strdup_printf("SELECT " CAMERA_COLUMNS " FROM cameras c %s ORDER BY lower(c.name)", where);
@@ -335,11 +335,20 @@ copy_field(GString *line, const char *value, gboolean last)
   } else {
     for (const char *c = value; *c; c++) {
       switch (*c) {
-      case '\\': g_string_append(line, "\\\\"); break;
-      case '\t': g_string_append(line, "\\t"); break;
-      case '\n': g_string_append(line, "\\n"); break;
-      case '\r': g_string_append(line, "\\r"); break;
-      default: g_string_append_c(line, *c);
+      case '\\':
+        g_string_append(line, "\\\\");
+        break;
+      case '\t':
+        g_string_append(line, "\\t");
+        break;
+      case '\n':
+        g_string_append(line, "\\n");
+        break;
+      case '\r':
+        g_string_append(line, "\\r");
+        break;
+      default:
+        g_string_append_c(line, *c);
       }
     }
   }
@@ -386,8 +395,8 @@ copy_specs(PGconn *conn, const cw_secret_key_t *key, GPtrArray *specs, const gui
 
 int
 cw_camera_store_import(PGconn *conn, const cw_secret_key_t *key, GPtrArray *specs,
-                       const guint *lines, const char *source, const char *actor,
-                       GString *problems, cw_error_t *err)
+                       const guint *lines, const char *source, const char *actor, GString *problems,
+                       cw_error_t *err)
 {
   PGresult *res = NULL;
   int rc = cw_db_exec(conn, "BEGIN", err);

@@ -35,8 +35,8 @@ cw_db_check(PGconn *conn, PGresult *res, ExecStatusType expected, cw_error_t *er
   const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
   const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
   char *fallback = g_strstrip(g_strdup(PQerrorMessage(conn)));
-  cw_error_set(err, -EIO, "database: %s%s%s", primary ? primary : fallback,
-               detail ? " (" : "", detail ? detail : "");
+  cw_error_set(err, -EIO, "database: %s%s%s", primary ? primary : fallback, detail ? " (" : "",
+               detail ? detail : "");
   if (detail && err)
     g_strlcat(err->msg, ")", sizeof err->msg);
   g_free(fallback);

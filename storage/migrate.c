@@ -11,13 +11,12 @@
 /* pg_advisory_lock key: serialises migrators across the whole cluster. */
 #define MIGRATE_LOCK "7261, 0"
 
-static const char create_table_sql[] =
-    "CREATE TABLE IF NOT EXISTS schema_migrations ("
-    " version integer PRIMARY KEY,"
-    " name text NOT NULL,"
-    " sha256 text NOT NULL,"
-    " applied_at timestamptz NOT NULL DEFAULT now(),"
-    " applied_by text NOT NULL)";
+static const char create_table_sql[] = "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                                       " version integer PRIMARY KEY,"
+                                       " name text NOT NULL,"
+                                       " sha256 text NOT NULL,"
+                                       " applied_at timestamptz NOT NULL DEFAULT now(),"
+                                       " applied_by text NOT NULL)";
 
 /* Reads what is applied: fills applied_max and checks every applied row
  * against the embedded file of the same number. */
@@ -70,8 +69,8 @@ apply_one(PGconn *conn, const cw_migration_t *m, const char *applied_by, cw_erro
   if (rc < 0)
     return rc;
   PGresult *res = PQexec(conn, m->sql);
-  if ((rc = cw_db_check(conn, res, PQresultStatus(res) == PGRES_TUPLES_OK ? PGRES_TUPLES_OK
-                                                                          : PGRES_COMMAND_OK,
+  if ((rc = cw_db_check(conn, res,
+                        PQresultStatus(res) == PGRES_TUPLES_OK ? PGRES_TUPLES_OK : PGRES_COMMAND_OK,
                         err)) < 0) {
     cw_error_prefix(err, "migration %s failed, nothing from it was applied", m->name);
     goto out;

@@ -57,15 +57,13 @@ cw_user_password_hash(const char *password, char **hash, cw_error_t *err)
   if (chars < 0)
     return cw_error_set(err, -EINVAL, "password: not valid UTF-8");
   if (chars < CW_USER_PASSWORD_MIN)
-    return cw_error_set(err, -EINVAL, "password: shorter than %d characters",
-                        CW_USER_PASSWORD_MIN);
+    return cw_error_set(err, -EINVAL, "password: shorter than %d characters", CW_USER_PASSWORD_MIN);
   if (strlen(password) > CW_USER_PASSWORD_MAX)
     return cw_error_set(err, -EINVAL, "password: longer than %d bytes", CW_USER_PASSWORD_MAX);
   char out[crypto_pwhash_STRBYTES];
   /* crypto_pwhash_str_alg pins Argon2id even if libsodium's default moves. */
   if (crypto_pwhash_str_alg(out, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                            crypto_pwhash_MEMLIMIT_INTERACTIVE,
-                            crypto_pwhash_ALG_ARGON2ID13) != 0)
+                            crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13) != 0)
     return cw_error_set(err, -ENOMEM, "password: hashing ran out of memory");
   *hash = g_strdup(out);
   return 0;
@@ -81,14 +79,14 @@ cw_user_store_add(PGconn *conn, const char *name, const char *role, const char *
       (rc = cw_user_password_hash(password, &hash, err)) < 0)
     return rc;
   const char *params[] = {name, role, hash, actor};
-  PGresult *res = PQexecParams(
-      conn,
-      "WITH u AS (INSERT INTO users (name, role, password_hash) VALUES ($1, $2, $3)"
-      " RETURNING id, name, role)"
-      " INSERT INTO audit_log (actor, action, object, after)"
-      " SELECT $4, 'user.add', 'user:' || u.name,"
-      " jsonb_build_object('id', u.id, 'name', u.name, 'role', u.role) FROM u",
-      4, NULL, params, NULL, NULL, 0);
+  PGresult *res =
+      PQexecParams(conn,
+                   "WITH u AS (INSERT INTO users (name, role, password_hash) VALUES ($1, $2, $3)"
+                   " RETURNING id, name, role)"
+                   " INSERT INTO audit_log (actor, action, object, after)"
+                   " SELECT $4, 'user.add', 'user:' || u.name,"
+                   " jsonb_build_object('id', u.id, 'name', u.name, 'role', u.role) FROM u",
+                   4, NULL, params, NULL, NULL, 0);
   if (strcmp(cw_db_sqlstate(res), "23505") == 0)
     rc = cw_error_set(err, -EEXIST, "name: a user named '%s' already exists", name);
   else
