@@ -3,16 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include <sodium.h>
-
-static void
-wipe_free(char *s)
-{
-  if (s) {
-    sodium_memzero(s, strlen(s));
-    g_free(s);
-  }
-}
+#include "secret.h"
 
 void
 cw_rtsp_url_clear(cw_rtsp_url_t *u)
@@ -21,7 +12,7 @@ cw_rtsp_url_clear(cw_rtsp_url_t *u)
   g_free(u->host);
   g_free(u->path);
   g_free(u->username);
-  wipe_free(u->password);
+  cw_secret_wipe_free(u->password);
   g_free(u->clean);
   memset(u, 0, sizeof *u);
 }
@@ -123,25 +114,25 @@ take_query_credentials(const char *field, char **query, char **user, char **pass
     } else if (*slot && **slot && strcmp(*slot, value) != 0) {
       rc = cw_error_set(err, -EINVAL, "%s: the query's %s differs from the user information's",
                         field, is_pw ? "password" : "user name");
-      wipe_free(value);
+      cw_secret_wipe_free(value);
     } else {
       if (*slot)
-        wipe_free(*slot);
+        cw_secret_wipe_free(*slot);
       *slot = value;
       if (is_pw) {
         char *kept = g_strdup_printf("%.*s=%s", (int)key_len, *p, CW_RTSP_URL_PASSWORD_SLOT);
-        wipe_free(*p);
+        cw_secret_wipe_free(*p);
         *p = kept;
       }
     }
   }
   if (rc == 0) {
     char *joined = g_strjoinv("&", params);
-    wipe_free(*query);
+    cw_secret_wipe_free(*query);
     *query = joined;
   }
   for (char **p = params; *p; p++)
-    wipe_free(*p);
+    cw_secret_wipe_free(*p);
   g_free(params);
   return rc;
 }
@@ -155,7 +146,7 @@ cw_rtsp_url_fill_password(const char *clean_url, const char *password)
   char **parts = g_strsplit(clean_url, CW_RTSP_URL_PASSWORD_SLOT, -1);
   char *out = g_strjoinv(enc, parts);
   g_strfreev(parts);
-  wipe_free(enc);
+  cw_secret_wipe_free(enc);
   return out;
 }
 
@@ -222,19 +213,19 @@ cw_rtsp_url_parse(const char *text, const char *field, cw_rtsp_url_t *out, cw_er
   char *p_dec = password ? g_uri_unescape_string(password, NULL) : NULL;
   if ((user && !u_dec) || (password && !p_dec)) {
     g_free(u_dec);
-    wipe_free(p_dec);
+    cw_secret_wipe_free(p_dec);
     cw_error_set(err, -EINVAL, "%s: malformed percent-encoding in user information", field);
     goto out;
   }
   if (query && (rc = take_query_credentials(field, &query, &u_dec, &p_dec, err)) < 0) {
     g_free(u_dec);
-    wipe_free(p_dec);
+    cw_secret_wipe_free(p_dec);
     goto out;
   }
   rc = -EINVAL;
   if (!userinfo_is_valid(u_dec) || !userinfo_is_valid(p_dec)) {
     g_free(u_dec);
-    wipe_free(p_dec);
+    cw_secret_wipe_free(p_dec);
     cw_error_set(err, -EINVAL, "%s: user information must be UTF-8 without control characters",
                  field);
     goto out;
@@ -258,7 +249,7 @@ out:
   g_clear_error(&gerr);
   g_free(scheme);
   g_free(user);
-  wipe_free(password);
+  cw_secret_wipe_free(password);
   g_free(host);
   g_free(path);
   g_free(query);

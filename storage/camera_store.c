@@ -182,15 +182,24 @@ column_params_clear(column_params_t *p)
     g_free(p->owned[i]);
 }
 
+/* column_params() for a single-camera write, after the key check. */
+static int
+spec_params(PGconn *conn, const cw_secret_key_t *key, const cw_camera_spec_t *spec,
+            column_params_t *p, cw_error_t *err)
+{
+  int rc = 0;
+  if (spec->password && key && (rc = check_same_key(conn, key, err)) < 0)
+    return rc;
+  return column_params(key, spec, p, err);
+}
+
 int
 cw_camera_store_add(PGconn *conn, const cw_secret_key_t *key, const cw_camera_spec_t *spec,
                     const char *actor, gint64 *id_out, cw_error_t *err)
 {
   column_params_t p;
-  int rc = 0;
-  if (spec->password && key && (rc = check_same_key(conn, key, err)) < 0)
-    return rc;
-  if ((rc = column_params(key, spec, &p, err)) < 0)
+  int rc = spec_params(conn, key, spec, &p, err);
+  if (rc < 0)
     return rc;
   p.values[12] = actor;
   /* One statement: the camera and its audit row commit together or not at all. */
@@ -218,10 +227,8 @@ cw_camera_store_edit(PGconn *conn, const cw_secret_key_t *key, const char *name,
                      cw_error_t *err)
 {
   column_params_t p;
-  int rc = 0;
-  if (spec->password && key && (rc = check_same_key(conn, key, err)) < 0)
-    return rc;
-  if ((rc = column_params(key, spec, &p, err)) < 0)
+  int rc = spec_params(conn, key, spec, &p, err);
+  if (rc < 0)
     return rc;
   /* SET clauses only for the fields given; the SQL text is built from
    * constant fragments, the values stay out of line. */
