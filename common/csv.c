@@ -79,8 +79,7 @@ static int G_GNUC_PRINTF(4, 5)
 
 /* Ends a field: checks its UTF-8 and moves it into the record. */
 static int
-end_field(cw_csv_reader_t *r, guint start_line, GString *field, GPtrArray *fields,
-          cw_error_t *err)
+end_field(cw_csv_reader_t *r, guint start_line, GString *field, GPtrArray *fields, cw_error_t *err)
 {
   if (!g_utf8_validate(field->str, (gssize)field->len, NULL))
     return fail(r, err, start_line, "invalid UTF-8 in field %u", fields->len + 1);
@@ -135,6 +134,10 @@ cw_csv_reader_next(cw_csv_reader_t *r, cw_csv_record_t *rec, cw_error_t *err)
           if (r->pos + 1 < r->len && r->buf[r->pos + 1] == '"') {
             g_string_append_c(field, '"');
             r->pos += 2;
+            if (field->len > r->max_field) {
+              rc = fail(r, err, start_line, "field longer than %zu bytes", r->max_field);
+              goto out;
+            }
             continue;
           }
           r->pos++;
