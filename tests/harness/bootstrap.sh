@@ -13,6 +13,7 @@ CW_PACKAGES=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   libavformat-dev libavcodec-dev libavutil-dev
   postgresql-15 postgresql-client-15
+  ffmpeg
   clang-format
 )
 
