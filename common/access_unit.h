@@ -29,6 +29,7 @@ typedef struct {
   gboolean keyframe;   /* IDR (H.264) or IRAP (H.265) */
   gboolean damaged;    /* a packet of it was lost: do not decode or record as good */
   guint32 ssrc;
+  gint64 camera_id;    /* set by ingest's camera before the unit is published */
 } cw_access_unit_t;
 
 /* A new unit with refcount 1 holding a copy of data. */

@@ -51,6 +51,84 @@ static const cw_config_key_t builtin_schema[] = {
         .allowed = (const char *const[]){"error", "warning", "info", "debug", NULL},
         .description = "Least severe log lines written to stderr.",
     },
+    {
+        .section = "ingest",
+        .key = "workers",
+        .type = CW_CONFIG_INT,
+        .def = "0",
+        .min = 0,
+        .max = 256,
+        .description = "Ingest threads, each a libuv loop owning a shard of the cameras; 0 "
+                       "means one per processor core.",
+    },
+    {
+        .section = "ingest",
+        .key = "stall_timeout",
+        .type = CW_CONFIG_INT,
+        .def = "10",
+        .min = 1,
+        .max = 3600,
+        .description = "Seconds without a picture from a playing camera before it counts as "
+                       "stalled and is reconnected.",
+    },
+    {
+        .section = "ingest",
+        .key = "backoff_min",
+        .type = CW_CONFIG_DOUBLE,
+        .def = "1",
+        .dmin = 0.01,
+        .dmax = 3600,
+        .description = "Seconds: the first reconnect waits a random time up to this; each "
+                       "failure doubles the ceiling.",
+    },
+    {
+        .section = "ingest",
+        .key = "backoff_max",
+        .type = CW_CONFIG_DOUBLE,
+        .def = "60",
+        .dmin = 0.01,
+        .dmax = 86400,
+        .description = "Seconds: the ceiling of the reconnect wait (full jitter below it).",
+    },
+    {
+        .section = "ingest",
+        .key = "stable_period",
+        .type = CW_CONFIG_INT,
+        .def = "30",
+        .min = 1,
+        .max = 86400,
+        .description = "Seconds a session must play before its camera's back-off starts "
+                       "again from backoff_min.",
+    },
+    {
+        .section = "ingest",
+        .key = "rtsp_timeout",
+        .type = CW_CONFIG_INT,
+        .def = "10",
+        .min = 1,
+        .max = 300,
+        .description = "Seconds to wait for a camera to accept the connection or answer an "
+                       "RTSP request.",
+    },
+    {
+        .section = "ingest",
+        .key = "camera_poll_interval",
+        .type = CW_CONFIG_DOUBLE,
+        .def = "2",
+        .dmin = 0.1,
+        .dmax = 3600,
+        .description = "Seconds between reads of the camera registry, so added, edited, "
+                       "disabled and removed cameras take effect without a restart.",
+    },
+    {
+        .section = "ingest",
+        .key = "health_interval",
+        .type = CW_CONFIG_DOUBLE,
+        .def = "5",
+        .dmin = 0.5,
+        .dmax = 3600,
+        .description = "Seconds between writes of camera health to the database.",
+    },
     {0},
 };
 

@@ -66,10 +66,13 @@ host_is_valid(const char *host)
   /* Registered names and IPv4: letters, digits, '-', '.', '_' (seen on
    * vendor DHCP names). IPv6 literals arrive without brackets and have ':'. */
   gboolean v6 = strchr(host, ':') != NULL;
+  guint zones = 0; /* "fe80::1%eth0": one zone id, or the stored form will not parse again */
   for (const char *p = host; *p; p++) {
     if (g_ascii_isalnum(*p) || *p == '-' || *p == '.' || *p == '_')
       continue;
-    if (v6 && (*p == ':' || *p == '%'))
+    if (v6 && *p == ':' && zones == 0)
+      continue;
+    if (v6 && *p == '%' && ++zones == 1)
       continue;
     return FALSE;
   }

@@ -15,6 +15,9 @@
 #include "db.h"
 #include "log.h"
 #include "migrate.h"
+#include "node.h"
+#include "secret.h"
+#include "worker_pool.h"
 
 typedef struct {
   uv_loop_t loop;
@@ -71,6 +74,9 @@ main(int argc, char **argv)
   cw_error_t err;
   daemon_t d = {0};
   gboolean loop_ready = FALSE;
+  cw_secret_key_t *key = NULL;
+  cw_ingest_pool_t *pool = NULL;
+  cw_node_t *node_ctl = NULL;
 
   if (!g_option_context_parse(oc, &argc, &argv, &gerr)) {
     fprintf(stderr, "citywatchd: %s\n", gerr->message);
@@ -126,15 +132,41 @@ main(int argc, char **argv)
   d.sigint.data = d.sigterm.data = &d;
   uv_signal_start(&d.sigint, on_signal, SIGINT);
   uv_signal_start(&d.sigterm, on_signal, SIGTERM);
-  cw_log_info("citywatchd", "node %s running", node);
+  /* The key is needed only when some camera has a password; without one,
+   * such cameras are reported, the others run. */
+  const char *key_path =
+      cw_secret_key_path(cw_config_get_string(cfg, "security", "key_file"));
+  if (key_path && cw_secret_key_load(key_path, FALSE, &key, &err) < 0)
+    cw_log_warn("citywatchd", "%s; cameras with a password cannot be pulled", err.msg);
+
+  cw_camera_options_t opts = {
+      .stall_ms = (guint)cw_config_get_int(cfg, "ingest", "stall_timeout") * 1000,
+      .backoff_min_ms = (guint)(cw_config_get_double(cfg, "ingest", "backoff_min") * 1000),
+      .backoff_max_ms = (guint)(cw_config_get_double(cfg, "ingest", "backoff_max") * 1000),
+      .stable_ms = (guint)cw_config_get_int(cfg, "ingest", "stable_period") * 1000,
+      .timeout_ms = (guint)cw_config_get_int(cfg, "ingest", "rtsp_timeout") * 1000,
+      /* Recording and analytics attach here when they land. */
+      .sink = NULL,
+  };
+  pool = cw_ingest_pool_new((guint)cw_config_get_int(cfg, "ingest", "workers"), &opts);
+  node_ctl = cw_node_new(&d.loop, node, db ? db : cw_config_get_string(cfg, "database", "conninfo"),
+                         cfg, pool, key);
+  cw_node_start(node_ctl);
+  cw_log_info("citywatchd", "node %s running: %u ingest workers", node,
+              cw_ingest_pool_threads(pool));
   uv_run(&d.loop, UV_RUN_DEFAULT);
+  cw_node_stop(node_ctl);
   status = 0;
 out:
+  /* Workers first: their cameras send TEARDOWN and close. */
+  cw_ingest_pool_free(pool);
   if (loop_ready) {
     uv_walk(&d.loop, close_handle, NULL);
     uv_run(&d.loop, UV_RUN_DEFAULT);
     uv_loop_close(&d.loop);
   }
+  cw_node_free(node_ctl);
+  cw_secret_key_free(key);
   if (conn)
     PQfinish(conn);
   cw_config_free(cfg);

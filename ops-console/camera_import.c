@@ -7,7 +7,7 @@
 
 static const char *const required[] = {"name", "url",  "username",  "password", "lat",
                                        "lon",  "road", "direction", "tags"};
-static const char *const optional[] = {"substream_url", "enabled"};
+static const char *const optional[] = {"substream_url", "enabled", "transport"};
 
 typedef struct {
   const char *source;
@@ -63,7 +63,8 @@ check_header(problems_t *p, const cw_csv_record_t *hdr)
     if (!known_column(col)) {
       problem(p, hdr->line,
               "header: unknown column '%s' (columns: name, url, username, "
-              "password, lat, lon, road, direction, tags, substream_url, enabled)",
+              "password, lat, lon, road, direction, tags, substream_url, enabled, "
+                            "transport)",
               col);
       ok = FALSE;
     } else if (!g_hash_table_add(seen, col)) {

@@ -3,7 +3,7 @@
  * A pure function over a buffer (no I/O), so tests and fuzzers call it
  * directly. The header names the columns, in any order: name, url,
  * username, password, lat, lon, road, direction, tags are required;
- * substream_url and enabled are optional. Every problem is reported, one
+ * substream_url, enabled and transport are optional. Every problem is reported, one
  * per line, as "SOURCE:LINE: field: reason", with the physical line where
  * the row starts. Passwords never appear in a problem. */
 #ifndef CW_CAMERA_IMPORT_H

@@ -16,7 +16,8 @@
 
 /* Flags shared by add and edit, each mapped to the camera field it sets. */
 typedef struct {
-  char *name, *url, *username, *password_file, *substream_url, *lat, *lon, *road, *direction, *tags;
+  char *name, *url, *username, *password_file, *substream_url, *lat, *lon, *road, *direction, *tags,
+      *transport;
   gboolean disabled, no_password, json;
 } camera_flags_t;
 
@@ -33,6 +34,7 @@ camera_flags_clear(camera_flags_t *f)
   g_free(f->road);
   g_free(f->direction);
   g_free(f->tags);
+  g_free(f->transport);
 }
 
 /* The first line of a file ("-" for standard input), without its line end. */
@@ -84,7 +86,7 @@ spec_from_flags(const camera_flags_t *f, cw_camera_spec_t *spec, gboolean for_ad
       {"username", f->username}, {"substream_url", f->substream_url},
       {"lat", f->lat},           {"lon", f->lon},
       {"road", f->road},         {"direction", f->direction},
-      {"tags", f->tags},
+      {"tags", f->tags},         {"transport", f->transport},
   };
   int rc;
   for (guint i = 0; i < G_N_ELEMENTS(map); i++)
@@ -138,6 +140,20 @@ print_camera(const cw_camera_t *c)
   printf("road:          %s\n", c->road ? c->road : "-");
   printf("direction:     %s\n", c->direction ? c->direction : "-");
   printf("tags:          %s\n", *tags ? tags : "-");
+  printf("transport:     %s\n", c->transport);
+  printf("state:         %s%s%s\n", c->state ? c->state : "unknown (no node has reported it)",
+         c->node ? " on node " : "", c->node ? c->node : "");
+  if (c->state_since_at)
+    printf("state_since:   %s\n", c->state_since_at);
+  if (c->codec)
+    printf("stream:        %s %dx%d, %.1f fps, %.0f kbit/s\n", c->codec, c->width, c->height, c->fps,
+           c->bitrate_bps / 1000);
+  if (c->last_frame_at)
+    printf("last_frame:    %s\n", c->last_frame_at);
+  if (c->state)
+    printf("reconnects:    %" G_GINT64_FORMAT "\n", c->reconnects);
+  if (c->last_error && *c->last_error)
+    printf("last_error:    %s\n", c->last_error);
   printf("created_at:    %s\n", c->created_at);
   printf("updated_at:    %s\n", c->updated_at);
   g_free(tags);
@@ -164,11 +180,13 @@ cmd_add_or_edit(cwctl_t *ctl, gboolean add, int argc, char **argv)
       {"direction", 0, 0, G_OPTION_ARG_STRING, &f.direction,
        "Traffic direction: N NE E SE S SW W NW", "DIR"},
       {"tags", 0, 0, G_OPTION_ARG_STRING, &f.tags, "Comma-separated tags", "a,b"},
+      {"transport", 0, 0, G_OPTION_ARG_STRING, &f.transport,
+       "RTP over auto (TCP, else UDP), tcp or udp", "T"},
       {"disabled", 0, 0, G_OPTION_ARG_NONE, &f.disabled, "Register it disabled", NULL},
       {"no-password", 0, 0, G_OPTION_ARG_NONE, &f.no_password, "Remove the stored password", NULL},
       G_OPTION_ENTRY_NULL};
   if (add) /* --no-password is an edit only */
-    entries[11] = (GOptionEntry)G_OPTION_ENTRY_NULL;
+    entries[12] = (GOptionEntry)G_OPTION_ENTRY_NULL;
   int rc = CWCTL_USAGE;
   cw_camera_spec_t spec = {0};
   cw_secret_key_t *key = NULL;
@@ -248,14 +266,17 @@ cmd_list_or_show(cwctl_t *ctl, gboolean show, int argc, char **argv)
   } else if (show) {
     print_camera(cams->pdata[0]);
   } else {
-    printf("%-24s %-8s %-50s %-20s %-4s %s\n", "NAME", "ENABLED", "URL", "ROAD", "DIR", "TAGS");
+    printf("%-24s %-10s %-50s %-20s %-4s %s\n", "NAME", "STATE", "URL", "ROAD", "DIR",
+           "LAST ERROR");
     for (guint i = 0; i < cams->len; i++) {
       cw_camera_t *c = cams->pdata[i];
       char *url = cw_rtsp_url_redact(c->url, c->username, c->has_password);
-      char *tags = g_strjoinv(",", c->tags);
-      printf("%-24s %-8s %-50s %-20s %-4s %s\n", c->name, c->enabled ? "yes" : "no", url,
-             c->road ? c->road : "-", c->direction ? c->direction : "-", *tags ? tags : "-");
-      g_free(tags);
+      /* The error matters while the camera is not playing. */
+      gboolean show_error = c->last_error && *c->last_error && c->state &&
+                            strcmp(c->state, "playing") != 0 && strcmp(c->state, "disabled") != 0;
+      printf("%-24s %-10s %-50s %-20s %-4s %s\n", c->name, c->state ? c->state : "-", url,
+             c->road ? c->road : "-", c->direction ? c->direction : "-",
+             show_error ? c->last_error : "-");
       g_free(url);
     }
   }

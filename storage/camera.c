@@ -20,6 +20,7 @@ cw_camera_spec_clear(cw_camera_spec_t *spec)
   cw_secret_wipe_free(spec->password);
   g_free(spec->road);
   g_free(spec->direction);
+  g_free(spec->transport);
   g_strfreev(spec->tags);
   g_free(spec->url_username);
   cw_secret_wipe_free(spec->url_password);
@@ -251,6 +252,18 @@ cw_camera_spec_set(cw_camera_spec_t *spec, const char *field, const char *value,
     g_strfreev(spec->tags);
     spec->tags = tags ? tags : g_new0(char *, 1);
     spec->set |= CW_CAM_TAGS;
+  } else if (strcmp(field, "transport") == 0) {
+    static const char *const transports[] = {"auto", "tcp", "udp"};
+    const char *found = empty ? "auto" : NULL;
+    for (guint i = 0; !empty && i < G_N_ELEMENTS(transports); i++)
+      if (g_ascii_strcasecmp(value, transports[i]) == 0)
+        found = transports[i];
+    if (!found)
+      return cw_error_set(err, -EINVAL,
+                          "transport: must be auto (TCP, falling back to UDP), tcp or udp");
+    g_free(spec->transport);
+    spec->transport = g_strdup(found);
+    spec->set |= CW_CAM_TRANSPORT;
   } else if (strcmp(field, "enabled") == 0) {
     if (empty || !g_ascii_strcasecmp(value, "true") || !g_ascii_strcasecmp(value, "yes") ||
         !strcmp(value, "1"))

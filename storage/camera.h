@@ -4,7 +4,7 @@
  * through cw_camera_spec_set(), so a bad value gets the same words wherever
  * it comes from: "field: reason". Field names are the CSV header's: name,
  * url, username, password, lat, lon, road, direction, tags, substream_url,
- * enabled. */
+ * enabled, transport. */
 #ifndef CW_CAMERA_H
 #define CW_CAMERA_H
 
@@ -31,6 +31,7 @@ enum {
   CW_CAM_DIRECTION = 1 << 7,
   CW_CAM_TAGS = 1 << 8,
   CW_CAM_ENABLED = 1 << 9,
+  CW_CAM_TRANSPORT = 1 << 10,
 };
 
 typedef struct {
@@ -46,6 +47,7 @@ typedef struct {
   char *direction; /* N NE E SE S SW W NW, NULL to clear */
   char **tags;     /* NULL-terminated, lower case, sorted, unique */
   gboolean enabled;
+  char *transport;     /* "auto", "tcp" or "udp"; NULL means auto */
   /* Credentials found inside url / substream_url, merged by finish(). */
   char *url_username, *url_password;
 } cw_camera_spec_t;

@@ -11,7 +11,11 @@
   "c.lon, c.road, c.direction, array_to_string(c.tags, ','), c.enabled, "                          \
   "to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "                   \
   "to_char(c.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "                   \
-  "camera_public_json(c)::text"
+  "camera_listing_json(c, h)::text, c.transport, "                                                \
+  "CASE WHEN NOT c.enabled THEN 'disabled' ELSE h.state END, h.node, h.last_error, h.codec, "     \
+  "h.width, h.height, h.fps, h.bitrate_bps, h.reconnects, "                                        \
+  "to_char(h.state_since_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "                \
+  "to_char(h.last_frame_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 void
 cw_camera_free(cw_camera_t *cam)
@@ -28,6 +32,13 @@ cw_camera_free(cw_camera_t *cam)
   g_free(cam->created_at);
   g_free(cam->updated_at);
   g_free(cam->json);
+  g_free(cam->transport);
+  g_free(cam->state);
+  g_free(cam->node);
+  g_free(cam->last_error);
+  g_free(cam->codec);
+  g_free(cam->state_since_at);
+  g_free(cam->last_frame_at);
   g_free(cam);
 }
 
@@ -60,6 +71,18 @@ camera_from_row(const PGresult *res, int row)
   c->created_at = opt_value(res, row, 12);
   c->updated_at = opt_value(res, row, 13);
   c->json = opt_value(res, row, 14);
+  c->transport = opt_value(res, row, 15);
+  c->state = opt_value(res, row, 16);
+  c->node = opt_value(res, row, 17);
+  c->last_error = opt_value(res, row, 18);
+  c->codec = opt_value(res, row, 19);
+  c->width = PQgetisnull(res, row, 20) ? 0 : atoi(PQgetvalue(res, row, 20));
+  c->height = PQgetisnull(res, row, 21) ? 0 : atoi(PQgetvalue(res, row, 21));
+  c->fps = PQgetisnull(res, row, 22) ? 0 : g_ascii_strtod(PQgetvalue(res, row, 22), NULL);
+  c->bitrate_bps = PQgetisnull(res, row, 23) ? 0 : g_ascii_strtod(PQgetvalue(res, row, 23), NULL);
+  c->reconnects = PQgetisnull(res, row, 24) ? 0 : g_ascii_strtoll(PQgetvalue(res, row, 24), NULL, 10);
+  c->state_since_at = opt_value(res, row, 25);
+  c->last_frame_at = opt_value(res, row, 26);
   return c;
 }
 
@@ -142,11 +165,14 @@ tags_literal(char **tags)
 
 /* Parameters for every column a spec may set, in one fixed order. */
 typedef struct {
-  const char *values[13];
+  const char *values[14];
   char *owned[6];
 } column_params_t;
 
-enum { P_NAME, P_URL, P_SUB, P_USER, P_PASS, P_KEYID, P_LAT, P_LON, P_ROAD, P_DIR, P_TAGS, P_EN };
+enum {
+  P_NAME, P_URL, P_SUB, P_USER, P_PASS, P_KEYID, P_LAT, P_LON, P_ROAD, P_DIR, P_TAGS, P_EN,
+  P_TRANSPORT, P_COUNT
+};
 
 static int
 column_params(const cw_secret_key_t *key, const cw_camera_spec_t *spec, column_params_t *p,
@@ -172,6 +198,7 @@ column_params(const cw_secret_key_t *key, const cw_camera_spec_t *spec, column_p
   p->values[P_DIR] = spec->direction;
   p->values[P_TAGS] = p->owned[3] = tags_literal(spec->tags);
   p->values[P_EN] = (spec->set & CW_CAM_ENABLED) && !spec->enabled ? "false" : "true";
+  p->values[P_TRANSPORT] = spec->transport ? spec->transport : "auto";
   return 0;
 }
 
@@ -201,18 +228,18 @@ cw_camera_store_add(PGconn *conn, const cw_secret_key_t *key, const cw_camera_sp
   int rc = spec_params(conn, key, spec, &p, err);
   if (rc < 0)
     return rc;
-  p.values[12] = actor;
+  p.values[P_COUNT] = actor;
   /* One statement: the camera and its audit row commit together or not at all. */
   PGresult *res = PQexecParams(
       conn,
       "WITH c AS (INSERT INTO cameras (name, url, substream_url, username, password_enc,"
-      " password_key_id, lat, lon, road, direction, tags, enabled)"
+      " password_key_id, lat, lon, road, direction, tags, enabled, transport)"
       " VALUES ($1, $2, $3, $4, $5::bytea, $6, $7::float8, $8::float8, $9, $10, $11::text[],"
-      " $12::boolean) RETURNING cameras AS r)"
+      " $12::boolean, $13) RETURNING cameras AS r)"
       " INSERT INTO audit_log (actor, action, object, after)"
-      " SELECT $13, 'camera.add', 'camera:' || (c.r).name, camera_public_json(c.r)::jsonb FROM c"
+      " SELECT $14, 'camera.add', 'camera:' || (c.r).name, camera_public_json(c.r)::jsonb FROM c"
       " RETURNING (SELECT (r).id FROM c)",
-      13, NULL, p.values, NULL, NULL, 0);
+      P_COUNT + 1, NULL, p.values, NULL, NULL, 0);
   rc = write_error(conn, res, PGRES_TUPLES_OK, spec->name, err);
   if (rc == 0 && id_out)
     *id_out = g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -246,27 +273,28 @@ cw_camera_store_edit(PGconn *conn, const cw_secret_key_t *key, const char *name,
       {CW_CAM_DIRECTION, "direction = $10"},
       {CW_CAM_TAGS, "tags = $11::text[]"},
       {CW_CAM_ENABLED, "enabled = $12::boolean"},
+      {CW_CAM_TRANSPORT, "transport = $13"},
   };
   GString *sql = g_string_new("WITH o AS (SELECT c AS r FROM cameras c"
-                              " WHERE lower(c.name) = lower($13) FOR UPDATE),"
+                              " WHERE lower(c.name) = lower($14) FOR UPDATE),"
                               " u AS (UPDATE cameras SET updated_at = now()");
   for (guint i = 0; i < G_N_ELEMENTS(sets); i++)
     if (spec->set & sets[i].bit)
       g_string_append_printf(sql, ", %s", sets[i].sql);
   g_string_append(sql, " FROM o WHERE cameras.id = (o.r).id RETURNING cameras AS r)"
                        " INSERT INTO audit_log (actor, action, object, before, after)"
-                       " SELECT $14, $15, 'camera:' || (u.r).name, camera_public_json(o.r)::jsonb,"
+                       " SELECT $15, $16, 'camera:' || (u.r).name, camera_public_json(o.r)::jsonb,"
                        " camera_public_json(u.r)::jsonb FROM o, u RETURNING 1");
-  const char *values[15];
-  memcpy(values, p.values, 12 * sizeof values[0]);
-  values[12] = name;
-  values[13] = actor;
-  values[14] = action;
+  const char *values[P_COUNT + 3];
+  memcpy(values, p.values, P_COUNT * sizeof values[0]);
+  values[P_COUNT] = name;
+  values[P_COUNT + 1] = actor;
+  values[P_COUNT + 2] = action;
   /* Typed, because an edit leaves some parameters unreferenced. */
-  Oid types[15];
+  Oid types[P_COUNT + 3];
   for (guint i = 0; i < G_N_ELEMENTS(types); i++)
     types[i] = 25; /* TEXTOID; the SQL casts where it needs another type */
-  PGresult *res = PQexecParams(conn, sql->str, 15, types, values, NULL, NULL, 0);
+  PGresult *res = PQexecParams(conn, sql->str, P_COUNT + 3, types, values, NULL, NULL, 0);
   rc = write_error(conn, res, PGRES_TUPLES_OK, spec->name ? spec->name : name, err);
   if (rc == 0 && PQntuples(res) == 0)
     rc = cw_error_set(err, -ENOENT, "no camera named '%s'", name);
@@ -298,7 +326,9 @@ static int
 query_cameras(PGconn *conn, const char *where, const char *param, GPtrArray **out, cw_error_t *err)
 {
   char *sql =
-      g_strdup_printf("SELECT " CAMERA_COLUMNS " FROM cameras c %s ORDER BY lower(c.name)", where);
+      g_strdup_printf("SELECT " CAMERA_COLUMNS " FROM cameras c"
+                      " LEFT JOIN camera_health h ON h.camera_id = c.id %s ORDER BY lower(c.name)",
+                      where);
   const char *params[] = {param};
   PGresult *res = PQexecParams(conn, sql, param ? 1 : 0, NULL, params, NULL, NULL, 0);
   g_free(sql);
@@ -379,8 +409,8 @@ copy_specs(PGconn *conn, const cw_secret_key_t *key, GPtrArray *specs, const gui
     char line[16];
     g_snprintf(line, sizeof line, "%u", lines[i]);
     copy_field(buf, line, FALSE);
-    for (int c = P_NAME; c <= P_EN; c++)
-      copy_field(buf, p.values[c], c == P_EN);
+    for (int c = P_NAME; c < P_COUNT; c++)
+      copy_field(buf, p.values[c], c == P_COUNT - 1);
     column_params_clear(&p);
     if (buf->len > (1 << 16) || i + 1 == specs->len) {
       if (PQputCopyData(conn, buf->str, (int)buf->len) != 1)
@@ -420,7 +450,8 @@ cw_camera_store_import(PGconn *conn, const cw_secret_key_t *key, GPtrArray *spec
                        "CREATE TEMP TABLE camera_import (line integer, name text, url text,"
                        " substream_url text, username text, password_enc bytea,"
                        " password_key_id text, lat float8, lon float8, road text,"
-                       " direction text, tags text[], enabled boolean) ON COMMIT DROP",
+                       " direction text, tags text[], enabled boolean, transport text)"
+                       " ON COMMIT DROP",
                        err)) < 0 ||
       (rc = copy_specs(conn, key, specs, lines, err)) < 0)
     goto out;
@@ -442,9 +473,9 @@ cw_camera_store_import(PGconn *conn, const cw_secret_key_t *key, GPtrArray *spec
   res = PQexecParams(
       conn,
       "WITH ins AS (INSERT INTO cameras (name, url, substream_url, username, password_enc,"
-      " password_key_id, lat, lon, road, direction, tags, enabled)"
+      " password_key_id, lat, lon, road, direction, tags, enabled, transport)"
       " SELECT name, url, substream_url, username, password_enc, password_key_id, lat, lon,"
-      " road, direction, tags, enabled FROM camera_import ORDER BY line"
+      " road, direction, tags, enabled, transport FROM camera_import ORDER BY line"
       " RETURNING cameras AS r)"
       " INSERT INTO audit_log (actor, action, object, after, details)"
       " SELECT $1, 'camera.add', 'camera:' || (ins.r).name, camera_public_json(ins.r)::jsonb,"

@@ -25,7 +25,13 @@ typedef struct {
   char **tags;
   gboolean enabled;
   char *created_at, *updated_at; /* ISO 8601 with zone */
-  char *json;                    /* camera_public_json(), compact */
+  char *json;                    /* camera_listing_json(): public fields and health */
+  char *transport;               /* auto, tcp, udp */
+  /* Health as the pulling node last wrote it; state NULL when no node has. */
+  char *state, *node, *last_error, *codec, *state_since_at, *last_frame_at;
+  int width, height;
+  double fps, bitrate_bps;
+  gint64 reconnects;
 } cw_camera_t;
 
 void cw_camera_free(cw_camera_t *cam);

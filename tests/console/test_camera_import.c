@@ -230,7 +230,7 @@ test_header_unknown_column(void)
                   1,
                   LINES("cams.csv:1: header: unknown column 'colour' (columns: name, url, "
                         "username, password, lat, lon, road, direction, tags, substream_url, "
-                        "enabled)"));
+                        "enabled, transport)"));
 }
 
 static void

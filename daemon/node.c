@@ -1,0 +1,203 @@
+#include "node.h"
+
+#include <string.h>
+
+#include "db.h"
+#include "ingest_store.h"
+#include "log.h"
+
+struct cw_node {
+  uv_loop_t *loop;
+  char *name, *conninfo;
+  cw_ingest_pool_t *pool;
+  const cw_secret_key_t *key;
+  PGconn *conn;
+  gboolean db_down_logged;
+  uv_timer_t poll_timer, health_timer;
+  guint64 poll_ms, health_ms;
+  GHashTable *applied; /* camera id -> updated_at the workers have */
+};
+
+static cw_rtsp_transport_pref_t
+transport_of(const char *t)
+{
+  if (g_strcmp0(t, "tcp") == 0)
+    return CW_RTSP_TRANSPORT_TCP;
+  if (g_strcmp0(t, "udp") == 0)
+    return CW_RTSP_TRANSPORT_UDP;
+  return CW_RTSP_TRANSPORT_AUTO;
+}
+
+/* A connection, reopened after an outage; NULL while the database is away
+ * (logged once per outage, not once per tick). */
+static PGconn *
+db(cw_node_t *n)
+{
+  if (n->conn && PQstatus(n->conn) == CONNECTION_OK)
+    return n->conn;
+  if (n->conn) {
+    PQfinish(n->conn);
+    n->conn = NULL;
+  }
+  cw_error_t err;
+  n->conn = cw_db_connect(n->conninfo, "citywatchd", &err);
+  if (!n->conn) {
+    if (!n->db_down_logged)
+      cw_log_warn("node", "%s; ingest carries on, registry changes and health wait", err.msg);
+    n->db_down_logged = TRUE;
+    return NULL;
+  }
+  if (n->db_down_logged)
+    cw_log_info("node", "database reachable again");
+  n->db_down_logged = FALSE;
+  return n->conn;
+}
+
+static void
+sync_registry(cw_node_t *n)
+{
+  PGconn *conn = db(n);
+  if (!conn)
+    return;
+  GPtrArray *sources = NULL;
+  cw_error_t err;
+  if (cw_ingest_store_load(conn, n->key, &sources, &err) < 0) {
+    cw_log_warn("node", "reading cameras: %s", err.msg);
+    return;
+  }
+  GHashTable *seen = g_hash_table_new(g_int64_hash, g_int64_equal);
+  for (guint i = 0; i < sources->len; i++) {
+    cw_camera_source_t *s = sources->pdata[i];
+    g_hash_table_add(seen, &s->id);
+    const char *had = g_hash_table_lookup(n->applied, &s->id);
+    if (had && strcmp(had, s->updated_at) == 0)
+      continue;
+    if (s->problem)
+      cw_log_error("node", "camera %s: %s", s->name, s->problem);
+    cw_camera_config_t cfg = {
+        .id = s->id,
+        .name = s->name,
+        .url = s->url,
+        .username = s->username,
+        .password = s->password,
+        .transport = transport_of(s->transport),
+        .enabled = s->enabled,
+    };
+    cw_ingest_pool_put(n->pool, &cfg);
+    gint64 *key = g_new(gint64, 1);
+    *key = s->id;
+    g_hash_table_replace(n->applied, key, g_strdup(s->updated_at));
+  }
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init(&it, n->applied);
+  while (g_hash_table_iter_next(&it, &key, NULL)) {
+    if (!g_hash_table_contains(seen, key)) {
+      cw_ingest_pool_remove(n->pool, *(gint64 *)key);
+      g_hash_table_iter_remove(&it);
+    }
+  }
+  g_hash_table_destroy(seen);
+  g_ptr_array_free(sources, TRUE);
+}
+
+static const char *
+codec_name(cw_codec_t c)
+{
+  return c == CW_CODEC_H264 ? "H264" : c == CW_CODEC_H265 ? "H265" : NULL;
+}
+
+static void
+write_health(cw_node_t *n)
+{
+  GArray *health = cw_ingest_pool_health(n->pool);
+  PGconn *conn = health->len ? db(n) : NULL;
+  if (conn) {
+    cw_camera_health_row_t *rows = g_new0(cw_camera_health_row_t, health->len);
+    for (guint i = 0; i < health->len; i++) {
+      const cw_camera_health_t *h = &g_array_index(health, cw_camera_health_t, i);
+      rows[i] = (cw_camera_health_row_t){
+          .camera_id = h->id,
+          .state = cw_camera_state_name(h->state),
+          .state_since_us = h->since_us,
+          .codec = codec_name(h->codec),
+          .width = h->width,
+          .height = h->height,
+          .fps = h->fps,
+          .bitrate_bps = h->bitrate_bps,
+          .transport = h->transport,
+          .last_frame_us = h->last_frame_us,
+          .reconnects = h->reconnects,
+          .access_units = h->access_units,
+          .damaged_units = h->damaged,
+          .lost_packets = h->lost,
+          .last_error = h->last_error,
+      };
+    }
+    cw_error_t err;
+    if (cw_ingest_store_write_health(conn, n->name, rows, health->len, &err) < 0)
+      cw_log_warn("node", "writing camera health: %s", err.msg);
+    g_free(rows);
+  }
+  g_array_free(health, TRUE);
+}
+
+static void
+on_poll(uv_timer_t *t)
+{
+  sync_registry(t->data);
+}
+
+static void
+on_health(uv_timer_t *t)
+{
+  write_health(t->data);
+}
+
+cw_node_t *
+cw_node_new(uv_loop_t *loop, const char *name, const char *conninfo, const cw_config_t *cfg,
+            cw_ingest_pool_t *pool, const cw_secret_key_t *key)
+{
+  cw_node_t *n = g_new0(cw_node_t, 1);
+  n->loop = loop;
+  n->name = g_strdup(name);
+  n->conninfo = g_strdup(conninfo);
+  n->pool = pool;
+  n->key = key;
+  n->poll_ms = (guint64)(cw_config_get_double(cfg, "ingest", "camera_poll_interval") * 1000);
+  n->health_ms = (guint64)(cw_config_get_double(cfg, "ingest", "health_interval") * 1000);
+  n->applied = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+  uv_timer_init(loop, &n->poll_timer);
+  uv_timer_init(loop, &n->health_timer);
+  n->poll_timer.data = n->health_timer.data = n;
+  return n;
+}
+
+void
+cw_node_start(cw_node_t *n)
+{
+  sync_registry(n);
+  uv_timer_start(&n->poll_timer, on_poll, n->poll_ms, n->poll_ms);
+  uv_timer_start(&n->health_timer, on_health, n->health_ms, n->health_ms);
+}
+
+void
+cw_node_stop(cw_node_t *n)
+{
+  uv_timer_stop(&n->poll_timer);
+  uv_timer_stop(&n->health_timer);
+  write_health(n);
+}
+
+void
+cw_node_free(cw_node_t *n)
+{
+  if (!n)
+    return;
+  if (n->conn)
+    PQfinish(n->conn);
+  g_hash_table_destroy(n->applied);
+  g_free(n->name);
+  g_free(n->conninfo);
+  g_free(n);
+}

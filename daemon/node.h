@@ -1,0 +1,29 @@
+/* The node's control loop: follows the camera registry in PostgreSQL and
+ * hands the changes to the ingest workers, and writes what the workers
+ * report back as camera health. Runs on the daemon's main libuv loop with
+ * blocking libpq (short queries, a few per second at most); a database
+ * that is down delays registry changes and health, never ingest. */
+#ifndef CW_NODE_H
+#define CW_NODE_H
+
+#include <uv.h>
+
+#include "config.h"
+#include "secret.h"
+#include "worker_pool.h"
+
+typedef struct cw_node cw_node_t;
+
+/* conninfo as libpq takes it; key may be NULL. Nothing is owned but what
+ * is copied. */
+cw_node_t *cw_node_new(uv_loop_t *loop, const char *name, const char *conninfo,
+                       const cw_config_t *cfg, cw_ingest_pool_t *pool,
+                       const cw_secret_key_t *key);
+/* First registry read, then the timers. */
+void cw_node_start(cw_node_t *node);
+/* Stops the timers and writes a last health report. */
+void cw_node_stop(cw_node_t *node);
+/* After the loop has closed the node's timers (uv_walk + uv_run). */
+void cw_node_free(cw_node_t *node);
+
+#endif
