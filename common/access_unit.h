@@ -19,17 +19,18 @@ typedef enum {
 } cw_codec_t;
 
 typedef struct {
-  gint refcount;       /* atomic; use _ref/_unref */
+  gint refcount; /* atomic; use _ref/_unref */
   cw_codec_t codec;
-  guint8 *data;        /* Annex B, owned */
+  guint8 *data; /* Annex B, owned */
   size_t size;
-  gint64 pts;          /* RTP timestamp extended to 64 bits (no wrap), clock_rate units */
-  guint32 clock_rate;  /* 90000 for video */
-  gint64 wallclock_us; /* capture time from RTCP sender reports, µs since the Unix epoch; 0 unknown */
-  gboolean keyframe;   /* IDR (H.264) or IRAP (H.265) */
-  gboolean damaged;    /* a packet of it was lost: do not decode or record as good */
+  gint64 pts;         /* RTP timestamp extended to 64 bits (no wrap), clock_rate units */
+  guint32 clock_rate; /* 90000 for video */
+  gint64
+      wallclock_us; /* capture time from RTCP sender reports, µs since the Unix epoch; 0 unknown */
+  gboolean keyframe; /* IDR (H.264) or IRAP (H.265) */
+  gboolean damaged;  /* a packet of it was lost: do not decode or record as good */
   guint32 ssrc;
-  gint64 camera_id;    /* set by ingest's camera before the unit is published */
+  gint64 camera_id; /* set by ingest's camera before the unit is published */
 } cw_access_unit_t;
 
 /* A new unit with refcount 1 holding a copy of data. */

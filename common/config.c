@@ -203,7 +203,7 @@ find_line(const char *text, gsize len, const char *section, const char *key, gui
     if (s == e || *s == '#')
       continue;
     if (*s == '[') {
-      const char *close = e;
+      const char *close = e - 1; /* e may be the end of the text: never read it */
       while (close > s && *close != ']')
         close--;
       if (close <= s)

@@ -31,3 +31,17 @@ cw_error_prefix(cw_error_t *err, const char *fmt, ...)
   g_strlcpy(err->msg, joined, sizeof err->msg);
   g_free(joined);
 }
+
+char *
+cw_error_quote(const char *text)
+{
+  /* g_strescape keeps what is listed in its exceptions: every byte from
+   * 0x80 up (UTF-8) and the double quote. */
+  char keep[130];
+  int n = 0;
+  keep[n++] = '"';
+  for (int c = 0x80; c <= 0xff; c++)
+    keep[n++] = (char)c;
+  keep[n] = '\0';
+  return g_strescape(text ? text : "", keep);
+}

@@ -22,4 +22,9 @@ int cw_error_set(cw_error_t *err, int code, const char *fmt, ...) G_GNUC_PRINTF(
 /* Prepends "prefix: " to an existing message (e.g. a file name). */
 void cw_error_prefix(cw_error_t *err, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
+/* Outside text made safe to quote in a message: control characters (a
+ * newline that would forge another message line, a terminal escape) and
+ * backslashes written as C escapes; printable UTF-8 kept. A new string. */
+char *cw_error_quote(const char *text);
+
 #endif

@@ -63,6 +63,15 @@ userinfo_is_valid(const char *s)
 static gboolean
 host_is_valid(const char *host)
 {
+  /* A ':' only in a bracketed IPv6 literal: "b%3A" decodes to "b:", which
+   * the stored URL would turn into a port. */
+  if (strchr(host, ':')) {
+    char *addr = g_strndup(host, strcspn(host, "%"));
+    gboolean ip = g_hostname_is_ip_address(addr);
+    g_free(addr);
+    if (!ip)
+      return FALSE;
+  }
   /* Registered names and IPv4: letters, digits, '-', '.', '_' (seen on
    * vendor DHCP names). IPv6 literals arrive without brackets and have ':'. */
   gboolean v6 = strchr(host, ':') != NULL;
@@ -244,9 +253,23 @@ cw_rtsp_url_parse(const char *text, const char *field, cw_rtsp_url_t *out, cw_er
    * GLib hands the host back decoded; re-encode it so an IPv6 zone id
    * ("fe80::1%eth0") is written "%25eth0" again and the URL still parses. */
   char *host_enc = g_uri_escape_string(host, ":", FALSE);
-  out->clean = g_uri_join(G_URI_FLAGS_ENCODED, out->scheme, NULL, host_enc, port, path ? path : "",
-                          query, NULL);
+  /* Joined by hand: g_uri_join brackets only the IPv6 hosts it recognises,
+   * and not "fe80::%25eth0". */
+  GString *clean = g_string_new(out->scheme);
+  g_string_append_printf(clean, strchr(host, ':') ? "://[%s]" : "://%s", host_enc);
+  if (port > 0)
+    g_string_append_printf(clean, ":%d", port);
+  g_string_append(clean, path ? path : "");
+  if (query)
+    g_string_append_printf(clean, "?%s", query);
+  out->clean = g_string_free(clean, FALSE);
   g_free(host_enc);
+  if (strlen(out->clean) > CW_RTSP_URL_MAX) {
+    cw_error_set(err, -EINVAL, "%s: longer than %d bytes once the password is taken out", field,
+                 CW_RTSP_URL_MAX);
+    cw_rtsp_url_clear(out);
+    goto out;
+  }
   rc = 0;
 out:
   g_clear_error(&gerr);
@@ -265,9 +288,16 @@ cw_rtsp_url_redact(const char *clean_url, const char *username, gboolean has_pas
 {
   char *scheme = NULL, *host = NULL, *path = NULL, *query = NULL;
   int port = -1;
-  if (!clean_url || !g_uri_split(clean_url, G_URI_FLAGS_ENCODED, &scheme, NULL, &host, &port, &path,
-                                 &query, NULL, NULL))
+  if (!clean_url ||
+      !g_uri_split(clean_url, G_URI_FLAGS_ENCODED, &scheme, NULL, &host, &port, &path, &query, NULL,
+                   NULL) ||
+      !scheme || !host || !*host) {
+    g_free(scheme);
+    g_free(host);
+    g_free(path);
+    g_free(query);
     return g_strdup("<invalid url>");
+  }
   char *userinfo = NULL;
   if (username && *username) {
     char *u = g_uri_escape_string(username, NULL, FALSE);

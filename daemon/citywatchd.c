@@ -134,8 +134,7 @@ main(int argc, char **argv)
   uv_signal_start(&d.sigterm, on_signal, SIGTERM);
   /* The key is needed only when some camera has a password; without one,
    * such cameras are reported, the others run. */
-  const char *key_path =
-      cw_secret_key_path(cw_config_get_string(cfg, "security", "key_file"));
+  const char *key_path = cw_secret_key_path(cw_config_get_string(cfg, "security", "key_file"));
   if (key_path && cw_secret_key_load(key_path, FALSE, &key, &err) < 0)
     cw_log_warn("citywatchd", "%s; cameras with a password cannot be pulled", err.msg);
 

@@ -17,8 +17,7 @@ typedef struct cw_node cw_node_t;
 /* conninfo as libpq takes it; key may be NULL. Nothing is owned but what
  * is copied. */
 cw_node_t *cw_node_new(uv_loop_t *loop, const char *name, const char *conninfo,
-                       const cw_config_t *cfg, cw_ingest_pool_t *pool,
-                       const cw_secret_key_t *key);
+                       const cw_config_t *cfg, cw_ingest_pool_t *pool, const cw_secret_key_t *key);
 /* First registry read, then the timers. */
 void cw_node_start(cw_node_t *node);
 /* Stops the timers and writes a last health report. */

@@ -61,11 +61,13 @@ check_header(problems_t *p, const cw_csv_record_t *hdr)
     strcpy(col, lower);
     g_free(lower);
     if (!known_column(col)) {
+      /* Escaped: a header cell must not be able to forge a problem line. */
+      char *shown = cw_error_quote(col);
       problem(p, hdr->line,
-              "header: unknown column '%s' (columns: name, url, username, "
-              "password, lat, lon, road, direction, tags, substream_url, enabled, "
-                            "transport)",
-              col);
+              "header: unknown column '%s' (columns: name, url, username, password, lat, lon, "
+              "road, direction, tags, substream_url, enabled, transport)",
+              shown);
+      g_free(shown);
       ok = FALSE;
     } else if (!g_hash_table_add(seen, col)) {
       problem(p, hdr->line, "header: column '%s' appears twice", col);

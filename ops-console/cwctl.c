@@ -19,6 +19,7 @@ static const char usage_text[] =
     "  camera add|list|show|edit|rm|enable|disable|import\n"
     "  user add|list\n"
     "  audit verify                    check the audit log's hash chain\n"
+    "  status                          cameras by state\n"
     "\n"
     "The database is found as libpq finds it (PG* variables), or by --db, or by\n"
     "[database] conninfo in the config file. `cwctl GROUP VERB --help` for more.\n";
@@ -137,11 +138,15 @@ main(int argc, char **argv)
     fputs(usage_text, stdout);
     return CWCTL_OK;
   }
-  if (!find_command(argc, argv, &group_i, &verb_i)) {
+  find_command(argc, argv, &group_i, &verb_i);
+  /* `status` is the one command without a verb. */
+  if (group_i >= 0 && strcmp(argv[group_i], "status") == 0)
+    verb_i = -1;
+  else if (verb_i < 0) {
     fputs(usage_text, stderr);
     return CWCTL_USAGE;
   }
-  const char *group = argv[group_i], *verb = argv[verb_i];
+  const char *group = argv[group_i], *verb = verb_i >= 0 ? argv[verb_i] : NULL;
   /* What remains for the verb's option parser: argv[0] and everything but
    * the two command words. */
   char **rest = g_new0(char *, argc + 1);
@@ -153,7 +158,9 @@ main(int argc, char **argv)
 
   cwctl_t ctl = {0};
   int rc;
-  if (strcmp(group, "camera") == 0)
+  if (strcmp(group, "status") == 0)
+    rc = cwctl_status(&ctl, n, rest);
+  else if (strcmp(group, "camera") == 0)
     rc = cwctl_camera(&ctl, verb, n, rest);
   else if (strcmp(group, "user") == 0)
     rc = cwctl_user(&ctl, verb, n, rest);

@@ -146,8 +146,8 @@ print_camera(const cw_camera_t *c)
   if (c->state_since_at)
     printf("state_since:   %s\n", c->state_since_at);
   if (c->codec)
-    printf("stream:        %s %dx%d, %.1f fps, %.0f kbit/s\n", c->codec, c->width, c->height, c->fps,
-           c->bitrate_bps / 1000);
+    printf("stream:        %s %dx%d, %.1f fps, %.0f kbit/s\n", c->codec, c->width, c->height,
+           c->fps, c->bitrate_bps / 1000);
   if (c->last_frame_at)
     printf("last_frame:    %s\n", c->last_frame_at);
   if (c->state)

@@ -107,8 +107,10 @@ parse_tags(const char *value, char ***out, cw_error_t *err)
     }
     for (const char *c = t; *c; c++) {
       if (!g_ascii_isalnum(*c) && *c != '-' && *c != '_') {
+        char *shown = cw_error_quote(t); /* never echo control bytes */
         rc = cw_error_set(err, -EINVAL, "tags: tag '%s' may hold only letters, digits, '-' and '_'",
-                          t);
+                          shown);
+        g_free(shown);
         g_free(t);
         goto out;
       }

@@ -47,7 +47,7 @@ typedef struct {
   char *direction; /* N NE E SE S SW W NW, NULL to clear */
   char **tags;     /* NULL-terminated, lower case, sorted, unique */
   gboolean enabled;
-  char *transport;     /* "auto", "tcp" or "udp"; NULL means auto */
+  char *transport; /* "auto", "tcp" or "udp"; NULL means auto */
   /* Credentials found inside url / substream_url, merged by finish(). */
   char *url_username, *url_password;
 } cw_camera_spec_t;

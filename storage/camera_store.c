@@ -11,10 +11,10 @@
   "c.lon, c.road, c.direction, array_to_string(c.tags, ','), c.enabled, "                          \
   "to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "                   \
   "to_char(c.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "                   \
-  "camera_listing_json(c, h)::text, c.transport, "                                                \
-  "CASE WHEN NOT c.enabled THEN 'disabled' ELSE h.state END, h.node, h.last_error, h.codec, "     \
+  "camera_listing_json(c, h)::text, c.transport, "                                                 \
+  "CASE WHEN NOT c.enabled THEN 'disabled' ELSE h.state END, h.node, h.last_error, h.codec, "      \
   "h.width, h.height, h.fps, h.bitrate_bps, h.reconnects, "                                        \
-  "to_char(h.state_since_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "                \
+  "to_char(h.state_since_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "               \
   "to_char(h.last_frame_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 void
@@ -80,7 +80,8 @@ camera_from_row(const PGresult *res, int row)
   c->height = PQgetisnull(res, row, 21) ? 0 : atoi(PQgetvalue(res, row, 21));
   c->fps = PQgetisnull(res, row, 22) ? 0 : g_ascii_strtod(PQgetvalue(res, row, 22), NULL);
   c->bitrate_bps = PQgetisnull(res, row, 23) ? 0 : g_ascii_strtod(PQgetvalue(res, row, 23), NULL);
-  c->reconnects = PQgetisnull(res, row, 24) ? 0 : g_ascii_strtoll(PQgetvalue(res, row, 24), NULL, 10);
+  c->reconnects =
+      PQgetisnull(res, row, 24) ? 0 : g_ascii_strtoll(PQgetvalue(res, row, 24), NULL, 10);
   c->state_since_at = opt_value(res, row, 25);
   c->last_frame_at = opt_value(res, row, 26);
   return c;
@@ -170,8 +171,20 @@ typedef struct {
 } column_params_t;
 
 enum {
-  P_NAME, P_URL, P_SUB, P_USER, P_PASS, P_KEYID, P_LAT, P_LON, P_ROAD, P_DIR, P_TAGS, P_EN,
-  P_TRANSPORT, P_COUNT
+  P_NAME,
+  P_URL,
+  P_SUB,
+  P_USER,
+  P_PASS,
+  P_KEYID,
+  P_LAT,
+  P_LON,
+  P_ROAD,
+  P_DIR,
+  P_TAGS,
+  P_EN,
+  P_TRANSPORT,
+  P_COUNT
 };
 
 static int
@@ -490,5 +503,41 @@ out:
     res = PQexec(conn, "ROLLBACK");
     PQclear(res);
   }
+  return rc;
+}
+
+int
+cw_camera_store_status(PGconn *conn, int stale_s, GArray **counts, gint64 *total, gint64 *stale,
+                       char **json, cw_error_t *err)
+{
+  char stale_text[16];
+  g_snprintf(stale_text, sizeof stale_text, "%d", stale_s);
+  const char *params[] = {stale_text};
+  PGresult *res = PQexecParams(
+      conn,
+      "WITH s AS (SELECT coalesce(CASE WHEN NOT c.enabled THEN 'disabled' ELSE h.state END,"
+      " 'unknown') AS state, c.enabled AND h.updated_at < now() - make_interval(secs => $1::int)"
+      " AS stale FROM cameras c LEFT JOIN camera_health h ON h.camera_id = c.id)"
+      " SELECT state, count(*), sum(count(*)) OVER (), sum(count(*) FILTER (WHERE stale)) OVER (),"
+      " json_build_object('total', sum(count(*)) OVER (), 'stale_reports',"
+      " sum(count(*) FILTER (WHERE stale)) OVER (),"
+      " 'by_state', json_object_agg(state, count(*)) OVER ())"
+      " FROM s GROUP BY state ORDER BY state",
+      1, NULL, params, NULL, NULL, 0);
+  int rc = cw_db_check(conn, res, PGRES_TUPLES_OK, err);
+  if (rc == 0) {
+    *counts = g_array_new(FALSE, FALSE, sizeof(cw_state_count_t));
+    *total = *stale = 0;
+    for (int i = 0; i < PQntuples(res); i++) {
+      cw_state_count_t c = {g_strdup(PQgetvalue(res, i, 0)),
+                            g_ascii_strtoll(PQgetvalue(res, i, 1), NULL, 10)};
+      g_array_append_val(*counts, c);
+      *total = g_ascii_strtoll(PQgetvalue(res, i, 2), NULL, 10);
+      *stale = g_ascii_strtoll(PQgetvalue(res, i, 3), NULL, 10);
+    }
+    *json = PQntuples(res) ? g_strdup(PQgetvalue(res, 0, 4))
+                           : g_strdup("{\"total\": 0, \"stale_reports\": 0, \"by_state\": {}}");
+  }
+  PQclear(res);
   return rc;
 }

@@ -61,4 +61,16 @@ int cw_camera_store_import(PGconn *conn, const cw_secret_key_t *key, GPtrArray *
                            const guint *lines, const char *source, const char *actor,
                            GString *problems, cw_error_t *err);
 
+/* Cameras counted by state as listings show it (disabled, the pulling
+ * node's report, or "unknown" when no node has reported), plus how many
+ * reports are older than stale_s seconds. *json gets the same as a JSON
+ * object. All out-strings are new. */
+typedef struct {
+  char *state;
+  gint64 count;
+} cw_state_count_t;
+
+int cw_camera_store_status(PGconn *conn, int stale_s, GArray **counts, gint64 *total, gint64 *stale,
+                           char **json, cw_error_t *err);
+
 #endif

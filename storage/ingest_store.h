@@ -12,10 +12,10 @@
 typedef struct {
   gint64 id;
   char *name;
-  char *url;        /* clean: no user information */
-  char *username;   /* NULL for none */
-  char *password;   /* opened; NULL for none or when it could not be opened */
-  char *transport;  /* auto, tcp, udp */
+  char *url;       /* clean: no user information */
+  char *username;  /* NULL for none */
+  char *password;  /* opened; NULL for none or when it could not be opened */
+  char *transport; /* auto, tcp, udp */
   gboolean enabled;
   char *updated_at; /* changes with every edit: the cue to re-apply */
   char *problem;    /* why the password could not be opened, else NULL */
@@ -31,13 +31,13 @@ int cw_ingest_store_load(PGconn *conn, const cw_secret_key_t *key, GPtrArray **o
 
 typedef struct {
   gint64 camera_id;
-  const char *state;      /* connecting, describing, playing, stalled, failed, backoff, disabled */
-  gint64 state_since_us;  /* wall clock */
-  const char *codec;      /* "H264", "H265" or NULL */
+  const char *state;     /* connecting, describing, playing, stalled, failed, backoff, disabled */
+  gint64 state_since_us; /* wall clock */
+  const char *codec;     /* "H264", "H265" or NULL */
   int width, height;
   double fps, bitrate_bps;
-  const char *transport;  /* "tcp", "udp" or NULL */
-  gint64 last_frame_us;   /* 0 none */
+  const char *transport; /* "tcp", "udp" or NULL */
+  gint64 last_frame_us;  /* 0 none */
   guint64 reconnects, access_units, damaged_units, lost_packets;
   const char *last_error; /* NULL or "" none */
 } cw_camera_health_row_t;

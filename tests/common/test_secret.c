@@ -232,8 +232,8 @@ test_bad_content_refused(fixture_t *f, gconstpointer data)
       HEX64 "zz\n",
       HEX64 "\nzz\n",
       /* separators sodium would skip if asked to */
-      "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:"
-      "ee:ff\n",
+      ("00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:"
+       "ee:ff\n"),
   };
   for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
     g_test_message("content %u", i);
