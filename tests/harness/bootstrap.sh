@@ -14,6 +14,8 @@ CW_PACKAGES=(
   libavformat-dev libavcodec-dev libavutil-dev
   postgresql-15 postgresql-client-15
   ffmpeg
+  libgstrtspserver-1.0-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-tools
   clang-format
 )
 
