@@ -127,8 +127,12 @@ on_phase(void *opaque, cw_rtsp_phase_t phase)
 {
   cw_ingest_camera_t *cam = opaque;
   switch (phase) {
-  case CW_RTSP_PHASE_CONNECTING: set_state(cam, CW_CAMERA_CONNECTING, NULL); break;
-  case CW_RTSP_PHASE_DESCRIBING: set_state(cam, CW_CAMERA_DESCRIBING, NULL); break;
+  case CW_RTSP_PHASE_CONNECTING:
+    set_state(cam, CW_CAMERA_CONNECTING, NULL);
+    break;
+  case CW_RTSP_PHASE_DESCRIBING:
+    set_state(cam, CW_CAMERA_DESCRIBING, NULL);
+    break;
   case CW_RTSP_PHASE_PLAYING:
     cam->playing_since_mono = g_get_monotonic_time();
     cam->last_au_mono = cam->playing_since_mono;
@@ -185,8 +189,7 @@ on_end(void *opaque, cw_rtsp_end_t why, const char *message)
   }
   g_strlcpy(cam->last_error, message, sizeof cam->last_error);
   cam->reconnects++;
-  schedule_retry(cam, why == CW_RTSP_END_PERMANENT ? CW_CAMERA_FAILED : CW_CAMERA_BACKOFF,
-                 message);
+  schedule_retry(cam, why == CW_RTSP_END_PERMANENT ? CW_CAMERA_FAILED : CW_CAMERA_BACKOFF, message);
 }
 
 /* Runs every second while a session is up: the stall watch. */

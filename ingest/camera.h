@@ -36,9 +36,9 @@ const char *cw_camera_state_name(cw_camera_state_t s);
 typedef struct {
   gint64 id;
   char *name;
-  char *url;         /* clean URL (no user information; may hold the password slot) */
-  char *username;    /* NULL for none */
-  char *password;    /* NULL for none; wiped when freed */
+  char *url;      /* clean URL (no user information; may hold the password slot) */
+  char *username; /* NULL for none */
+  char *password; /* NULL for none; wiped when freed */
   cw_rtsp_transport_pref_t transport;
   gboolean enabled;
 } cw_camera_config_t;
@@ -49,11 +49,11 @@ void cw_camera_config_free(cw_camera_config_t *c);
 gboolean cw_camera_config_differs(const cw_camera_config_t *a, const cw_camera_config_t *b);
 
 typedef struct {
-  guint stall_ms;       /* default 10000 */
-  guint backoff_min_ms; /* default 1000 */
-  guint backoff_max_ms; /* default 60000 */
-  guint stable_ms;      /* default 30000 */
-  guint timeout_ms;     /* RTSP connect/response, default 10000 */
+  guint stall_ms;              /* default 10000 */
+  guint backoff_min_ms;        /* default 1000 */
+  guint backoff_max_ms;        /* default 60000 */
+  guint stable_ms;             /* default 30000 */
+  guint timeout_ms;            /* RTSP connect/response, default 10000 */
   cw_access_unit_sink_fn sink; /* every good or damaged unit, camera_id set */
   void *sink_opaque;
 } cw_camera_options_t;
@@ -61,7 +61,7 @@ typedef struct {
 typedef struct {
   gint64 id;
   cw_camera_state_t state;
-  gint64 since_us;      /* wall clock, when the state was entered */
+  gint64 since_us; /* wall clock, when the state was entered */
   cw_codec_t codec;
   int width, height;
   double fps;           /* measured over the last health period */

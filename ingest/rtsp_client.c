@@ -29,7 +29,7 @@ struct cw_rtsp_client {
   guint timeout_ms, max_redirects;
   cw_rtsp_client_callbacks_t cb;
   void *opaque;
-  attempt_t *attempt;       /* the running attempt, NULL when idle */
+  attempt_t *attempt; /* the running attempt, NULL when idle */
   cw_depay_stats_t last_stats;
   gboolean have_stats;
   guint64 bytes;
@@ -48,7 +48,7 @@ struct attempt {
 
   uv_getaddrinfo_t gai;
   uv_connect_t connect_req;
-  uv_tcp_t *tcp;        /* heap: a redirect closes one and opens another */
+  uv_tcp_t *tcp; /* heap: a redirect closes one and opens another */
   gboolean gai_pending;
   uv_timer_t timer;     /* connect and response deadline */
   uv_timer_t keepalive; /* keep-alive and receiver reports while playing */
@@ -62,9 +62,9 @@ struct attempt {
 
   step_t step;
   int cseq, pending_cseq;
-  char *url;     /* current request URL (after redirects), user information removed */
-  char *base;    /* for control URLs */
-  char *track;   /* the video track's control URL */
+  char *url;       /* current request URL (after redirects), user information removed */
+  char *base;      /* for control URLs */
+  char *track;     /* the video track's control URL */
   char *aggregate; /* session-level control URL, for PLAY */
   char *session;
   int session_timeout;
@@ -89,8 +89,7 @@ struct attempt {
   guint64 since_keepalive_ms;
 };
 
-static void end_attempt(attempt_t *a, cw_rtsp_end_t why, const char *fmt, ...)
-    G_GNUC_PRINTF(3, 4);
+static void end_attempt(attempt_t *a, cw_rtsp_end_t why, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 static void begin_connect(attempt_t *a);
 
 /* ---- lifetime ------------------------------------------------------------ */
@@ -218,11 +217,16 @@ static const char *
 method_of(step_t step)
 {
   switch (step) {
-  case STEP_OPTIONS: return "OPTIONS";
-  case STEP_DESCRIBE: return "DESCRIBE";
-  case STEP_SETUP: return "SETUP";
-  case STEP_PLAY: return "PLAY";
-  default: return "GET_PARAMETER";
+  case STEP_OPTIONS:
+    return "OPTIONS";
+  case STEP_DESCRIBE:
+    return "DESCRIBE";
+  case STEP_SETUP:
+    return "SETUP";
+  case STEP_PLAY:
+    return "PLAY";
+  default:
+    return "GET_PARAMETER";
   }
 }
 
@@ -237,8 +241,7 @@ on_response_timeout(uv_timer_t *t)
 /* Sends METHOD for uri with the session's headers, and arms the deadline
  * when an answer is awaited. */
 static void
-send_request(attempt_t *a, const char *method, const char *uri, const char *extra,
-             gboolean await)
+send_request(attempt_t *a, const char *method, const char *uri, const char *extra, gboolean await)
 {
   const char *headers[6];
   int n = 0;
@@ -450,8 +453,7 @@ send_step(attempt_t *a)
     send_request(a, "SETUP", a->track, extra, TRUE);
     break;
   case STEP_PLAY:
-    send_request(a, "PLAY", a->aggregate ? a->aggregate : a->base,
-                 "Range: npt=0.000-", TRUE);
+    send_request(a, "PLAY", a->aggregate ? a->aggregate : a->base, "Range: npt=0.000-", TRUE);
     break;
   case STEP_PLAYING:
     break;
@@ -610,8 +612,8 @@ after_setup(attempt_t *a, const cw_rtsp_frame_t *f)
   cw_rtsp_transport_clear(&t);
   if (a->c)
     a->c->transport_used = a->tcp_media ? "tcp" : "udp";
-  a->depay = cw_depay_new(a->codec, a->clock_rate, a->param_sets, a->param_sets_len,
-                          on_depay_au, a);
+  a->depay =
+      cw_depay_new(a->codec, a->clock_rate, a->param_sets, a->param_sets_len, on_depay_au, a);
   a->step = STEP_PLAY;
   send_step(a);
 }
@@ -633,8 +635,8 @@ handle_response(attempt_t *a, const cw_rtsp_frame_t *f)
     follow_redirect(a, f);
     return;
   }
-  if (a->step == STEP_SETUP && a->tcp_media && (f->status == 461 || f->status == 400) &&
-      a->c && a->c->transport == CW_RTSP_TRANSPORT_AUTO) {
+  if (a->step == STEP_SETUP && a->tcp_media && (f->status == 461 || f->status == 400) && a->c &&
+      a->c->transport == CW_RTSP_TRANSPORT_AUTO) {
     /* VLC answers 461, rtsp-server-perl 400: try the same track over UDP. */
     a->tcp_media = FALSE;
     send_step(a);
@@ -649,8 +651,8 @@ handle_response(attempt_t *a, const cw_rtsp_frame_t *f)
   if (f->status != 200) {
     gboolean permanent = f->status == 403 || f->status == 404 || f->status == 415 ||
                          f->status == 461 || f->status == 400;
-    end_attempt(a, permanent ? CW_RTSP_END_PERMANENT : CW_RTSP_END_TRANSIENT, "%s: %d %s",
-                method, f->status, f->reason ? f->reason : "");
+    end_attempt(a, permanent ? CW_RTSP_END_PERMANENT : CW_RTSP_END_TRANSIENT, "%s: %d %s", method,
+                f->status, f->reason ? f->reason : "");
     return;
   }
   switch (a->step) {
@@ -683,8 +685,8 @@ handle_response(attempt_t *a, const cw_rtsp_frame_t *f)
 static void
 answer_request(attempt_t *a, const cw_rtsp_frame_t *f)
 {
-  gboolean ok = f->method && (strcmp(f->method, "GET_PARAMETER") == 0 ||
-                              strcmp(f->method, "OPTIONS") == 0);
+  gboolean ok =
+      f->method && (strcmp(f->method, "GET_PARAMETER") == 0 || strcmp(f->method, "OPTIONS") == 0);
   char *reply = g_strdup_printf("RTSP/1.0 %s\r\nCSeq: %d\r\n\r\n",
                                 ok ? "200 OK" : "501 Not Implemented", cw_rtsp_frame_cseq(f));
   send_bytes(a, reply, strlen(reply));

@@ -32,9 +32,9 @@ typedef enum {
 
 /* Why an attempt ended; decides how the camera retries. */
 typedef enum {
-  CW_RTSP_END_STOPPED = 0,   /* cw_rtsp_client_stop() */
-  CW_RTSP_END_TRANSIENT,     /* network, timeout, server error: retry with back-off */
-  CW_RTSP_END_PERMANENT,     /* auth rejected, not found, no usable track: needs a human */
+  CW_RTSP_END_STOPPED = 0, /* cw_rtsp_client_stop() */
+  CW_RTSP_END_TRANSIENT,   /* network, timeout, server error: retry with back-off */
+  CW_RTSP_END_PERMANENT,   /* auth rejected, not found, no usable track: needs a human */
 } cw_rtsp_end_t;
 
 typedef struct {
@@ -42,8 +42,8 @@ typedef struct {
   const char *username; /* NULL for none; copied */
   const char *password; /* NULL for none; copied, wiped on free */
   cw_rtsp_transport_pref_t transport;
-  guint timeout_ms;     /* connect and each response; 0 = 10000 */
-  guint max_redirects;  /* 0 = 3 */
+  guint timeout_ms;    /* connect and each response; 0 = 10000 */
+  guint max_redirects; /* 0 = 3 */
 } cw_rtsp_client_config_t;
 
 typedef struct {
