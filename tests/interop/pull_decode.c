@@ -160,7 +160,9 @@ main(int argc, char **argv)
     drain(&p);
   }
   const cw_depay_stats_t *st = cw_rtsp_client_stats(p.client);
-  double secs = p.last_pts > p.first_pts ? (double)(p.last_pts - p.first_pts) / 90000 : 0;
+  double secs = p.first_pts != G_MININT64 && p.last_pts > p.first_pts
+                    ? (double)(p.last_pts - p.first_pts) / 90000
+                    : 0;
   double fps = secs > 0 ? (double)(p.decoded > 1 ? p.decoded - 1 : 0) / secs : 0;
   printf("{\"playing\": %s, \"codec\": \"%s\", \"transport\": \"%s\", \"access_units\": "
          "%" G_GUINT64_FORMAT ", \"keyframes\": %" G_GUINT64_FORMAT
