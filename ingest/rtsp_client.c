@@ -249,6 +249,13 @@ send_request(attempt_t *a, const char *method, const char *uri, const char *extr
   if (a->have_challenge && a->send_credentials && a->c) {
     char *value = cw_rtsp_auth_header(&a->challenge, method, uri, a->c->username,
                                       a->c->password ? a->c->password : "");
+    if (!value) {
+      end_attempt(a, CW_RTSP_END_PERMANENT,
+                  "%s: these credentials cannot be sent (a ':' in a Basic user name, or a "
+                  "control character)",
+                  method);
+      return;
+    }
     auth_line = g_strdup_printf("Authorization: %s", value);
     cw_secret_wipe_free(value);
     headers[n++] = auth_line;
