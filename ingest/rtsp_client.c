@@ -78,6 +78,7 @@ struct attempt {
   int channel[2];
   int server_port[2];
   cw_codec_t codec;
+  int payload_type;
   guint32 clock_rate;
   guint8 *param_sets;
   size_t param_sets_len;
@@ -570,6 +571,7 @@ after_describe(attempt_t *a, const cw_rtsp_frame_t *f)
     return;
   }
   a->codec = m->codec;
+  a->payload_type = m->payload_type;
   a->clock_rate = m->clock_rate ? m->clock_rate : 90000;
   a->track = g_strdup(m->control ? m->control : a->base);
   a->aggregate = g_strdup(sdp->session_control);

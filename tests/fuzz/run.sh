@@ -24,7 +24,7 @@ root=$(cd "$here/../.." && pwd -P)
 secs=${1:-30}
 shift || true
 targets=("$@")
-[ "${#targets[@]}" -gt 0 ] || targets=(csv rtsp_url config camera_import sdp rtsp_msg)
+[ "${#targets[@]}" -gt 0 ] || targets=(csv rtsp_url config camera_import sdp rtsp_msg rtp_h264 rtp_h265)
 build=${CW_FUZZ_BUILD:-$root/build-fuzz}
 case $secs in
 '' | *[!0-9]*)
