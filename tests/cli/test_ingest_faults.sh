@@ -78,7 +78,11 @@ backoff_max = 1
 stall_timeout = 2
 rtsp_timeout = 2
 CONF
-"$CITYWATCHD" -c "$CW_TMP/node.conf" >"$CW_TMP/daemon.log" 2>&1 &
+# Under AddressSanitizer freed memory sits in quarantine and would read as
+# growth; without it RSS measures what the daemon keeps. (LSan still checks
+# for leaks at exit.)
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0" \
+  "$CITYWATCHD" -c "$CW_TMP/node.conf" >"$CW_TMP/daemon.log" 2>&1 &
 daemon=$!
 pids+=("$daemon")
 
