@@ -99,6 +99,25 @@ PY
 ) || { echo "run-all: cannot read $testlog" >&2; exit 1; }
 read -r passed failed skipped <<<"$counts"
 
+# Every fuzz target also runs under libFuzzer for a bounded time (the replay
+# of its corpus is already among the meson tests): one test per target.
+# CW_FUZZ_SECONDS=0 skips this; a run of chosen meson suites skips it too.
+fuzz_secs=${CW_FUZZ_SECONDS:-15}
+if [ "$fuzz_secs" -gt 0 ] && [ $# -eq 0 ]; then
+  fuzz_out=$(mktemp /tmp/cw-fuzz-run.XXXXXX)
+  bash tests/fuzz/run.sh "$fuzz_secs" >"$fuzz_out" 2>&1 || true
+  cat "$fuzz_out"
+  fuzz_ok=$(grep -c 'nothing found$' "$fuzz_out" || true)
+  fuzz_bad=$(grep -c ' FOUND ' "$fuzz_out" || true)
+  if [ $((fuzz_ok + fuzz_bad)) -eq 0 ]; then
+    echo "run-all: the fuzzers did not run" >&2
+    fuzz_bad=1
+  fi
+  passed=$((passed + fuzz_ok))
+  failed=$((failed + fuzz_bad))
+  rm -f "$fuzz_out"
+fi
+
 summary="tests: $passed passed, $failed failed"
 [ "$skipped" -gt 0 ] && summary+=", $skipped skipped"
 if [ $((passed + failed)) -eq 0 ]; then
