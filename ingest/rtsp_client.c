@@ -87,7 +87,7 @@ struct attempt {
   guint64 last_sr_ntp;
   gint64 last_sr_at;
   guint32 our_ssrc;
-  guint64 since_keepalive_ms;
+  guint64 since_keepalive_ms, since_rr_ms;
 };
 
 static void end_attempt(attempt_t *a, cw_rtsp_end_t why, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
@@ -354,16 +354,34 @@ send_receiver_report(attempt_t *a)
   }
 }
 
+/* The keep-alive period: a third of the session timeout, so two can be
+ * lost or answered late and the session still lives. */
+static guint64
+keepalive_every_ms(const attempt_t *a)
+{
+  return (guint64)MAX(a->session_timeout, 3) * 1000 / 3;
+}
+
+/* One tick drives both receiver reports (every RR_INTERVAL_MS) and the
+ * keep-alive; it runs as often as the shorter of the two needs. */
+static guint64
+tick_ms(const attempt_t *a)
+{
+  return MIN((guint64)RR_INTERVAL_MS, keepalive_every_ms(a));
+}
+
 static void
 on_keepalive(uv_timer_t *t)
 {
   attempt_t *a = t->data;
-  send_receiver_report(a);
-  /* Keep-alive at a third of the session timeout: well inside it even if
-   * one is lost or answered late. */
-  a->since_keepalive_ms += RR_INTERVAL_MS;
-  guint64 every = (guint64)MAX(a->session_timeout, 6) * 1000 / 3;
-  if (a->since_keepalive_ms + RR_INTERVAL_MS > every) {
+  guint64 tick = tick_ms(a);
+  a->since_rr_ms += tick;
+  if (a->since_rr_ms + tick / 2 >= RR_INTERVAL_MS) {
+    a->since_rr_ms = 0;
+    send_receiver_report(a);
+  }
+  a->since_keepalive_ms += tick;
+  if (a->since_keepalive_ms + tick / 2 >= keepalive_every_ms(a)) {
     a->since_keepalive_ms = 0;
     send_request(a, a->use_get_parameter ? "GET_PARAMETER" : "OPTIONS",
                  a->use_get_parameter ? a->base : a->url, NULL, FALSE);
@@ -680,7 +698,7 @@ handle_response(attempt_t *a, const cw_rtsp_frame_t *f)
     break;
   case STEP_PLAY:
     a->step = STEP_PLAYING;
-    uv_timer_start(&a->keepalive, on_keepalive, RR_INTERVAL_MS, RR_INTERVAL_MS);
+    uv_timer_start(&a->keepalive, on_keepalive, tick_ms(a), tick_ms(a));
     if (a->c && a->c->cb.on_phase)
       a->c->cb.on_phase(a->c->opaque, CW_RTSP_PHASE_PLAYING);
     break;
