@@ -56,12 +56,12 @@ with_pw=$(awk -F, 'NR > 1 && $4 != ""' "$tmp/cameras.csv" | wc -l)
 
 best_import='' best_copy=''
 for run in $(seq 1 "$REPEAT"); do
-  q 'TRUNCATE cameras' >/dev/null
+  q 'TRUNCATE cameras CASCADE' >/dev/null
   t0=$(now_ns)
   "$CWCTL" camera import "$tmp/cameras.csv" >/dev/null
   t1=$(now_ns)
   [ "$(q 'SELECT count(*) FROM cameras')" = "$ROWS" ] || { echo "import_bench: cwctl imported the wrong number of rows" >&2; exit 1; }
-  q 'TRUNCATE cameras' >/dev/null
+  q 'TRUNCATE cameras CASCADE' >/dev/null
   t2=$(now_ns)
   psql -X -q -v ON_ERROR_STOP=1 \
     -c "\\copy cameras (name, url, username, lat, lon, road, direction, tags) FROM '$tmp/copy.csv' CSV HEADER"
