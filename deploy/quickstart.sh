@@ -107,13 +107,52 @@ say "node check"
 # start against this one.
 "$root/build/daemon/citywatchd" -c "$conf" --check
 
+# start_once NAME COMMAND... : runs COMMAND in the background with its log
+# in var/log/NAME.log and its pid in var/run/NAME.pid, unless the pid file
+# names a process that still runs that program.
+start_once() {
+  local name=$1 pidfile=$var/run/$1.pid
+  shift
+  if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null &&
+    grep -qa "$(basename "$1")" "/proc/$(cat "$pidfile")/cmdline" 2>/dev/null; then
+    echo "$name: already running (pid $(cat "$pidfile"))"
+    return 0
+  fi
+  mkdir -p "$var/run" "$var/log"
+  setsid "$@" >>"$var/log/$name.log" 2>&1 </dev/null &
+  echo $! >"$pidfile"
+  echo "$name: started (pid $!, log var/log/$name.log)"
+}
+
+say "simulated cameras (camera simulator on 127.0.0.1:8554)"
+# One 1 Mbit/s 720p clip, made once; every demo camera streams it.
+clip=$var/sim/demo.h264
+if [ ! -s "$clip" ]; then
+  mkdir -p "$var/sim"
+  ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=1280x720:rate=25 -t 10 -g 50 -bf 0 \
+    -b:v 1M -maxrate 1M -bufsize 1M -c:v libx264 -bsf:v h264_mp4toannexb -f h264 "$clip.tmp"
+  mv "$clip.tmp" "$clip"
+fi
+sim_args=()
+for row in "${demo_cameras[@]}"; do
+  sim_args+=(--mount "${row%%|*}:h264:normal")
+done
+start_once camsim "$root/build/tests/camsim/camsim" --port 8554 --clip "h264=$clip" "${sim_args[@]}"
+
+say "node (citywatchd)"
+start_once citywatchd "$root/build/daemon/citywatchd" -c "$conf"
+# The node reports health every few seconds: wait for the demo cameras.
+for _ in $(seq 1 30); do
+  playing=$("$cwctl" -c "$conf" status --json | sed -n 's/.*"playing" : \([0-9]*\).*/\1/p')
+  [ "${playing:-0}" -ge "${#demo_cameras[@]}" ] && break
+  sleep 1
+done
+"$cwctl" -c "$conf" status
+
 # ---------------------------------------------------------------------------
-# LATER ISSUES START THE RUNNING SYSTEM HERE, each idempotently (reuse what
-# already runs, as the PostgreSQL step does), in this order:
-#   1. the camera simulator serving the demo cameras' URLs on 127.0.0.1:8554
-#   2. citywatchd -c "$conf" (ingest, recording, analytics, event writer)
-#   3. the ops console (HTTP on 127.0.0.1:8080, [http] listen)
-# and add their URLs, logs and stop commands to the summary below.
+# LATER ISSUES ADD HERE, each idempotently (start_once): the ops console
+# (HTTP on 127.0.0.1:8080, [http] listen), and their URLs and logs in the
+# summary below.
 # ---------------------------------------------------------------------------
 
 as_pg=
@@ -123,6 +162,9 @@ cat <<DONE
 citywatch quick start is ready.
 
   cameras:          $cwctl -c $conf camera list
+  fleet summary:    $cwctl -c $conf status
+  node log:         $var/log/citywatchd.log   (simulator: $var/log/camsim.log)
+  stop the node:    kill \$(cat $var/run/citywatchd.pid) \$(cat $var/run/camsim.pid)
   audit log:        $cwctl -c $conf audit verify
   the database:     psql -h $pg_dir/sock -p $CW_PG_PORT -U postgres $db_name
   server log:       $pg_dir/server.log
