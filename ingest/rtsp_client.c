@@ -399,13 +399,33 @@ udp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
   *buf = uv_buf_init(space, sizeof space);
 }
 
+static gboolean
+same_host(const struct sockaddr *a, const struct sockaddr *b)
+{
+  if (a->sa_family != b->sa_family)
+    return FALSE;
+  if (a->sa_family == AF_INET)
+    return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+           ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+  if (a->sa_family == AF_INET6)
+    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                  &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
+  return FALSE;
+}
+
 static void
 on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *from,
             unsigned flags)
 {
   attempt_t *a = h->data;
-  if (nread <= 0 || a->ending || !a->c)
+  if (nread <= 0 || a->ending || !a->c || !from)
     return;
+  /* Media only from the camera we set the session up with: anyone else on
+   * the network could otherwise inject pictures into its recording. */
+  if (!same_host(from, (const struct sockaddr *)&a->peer)) {
+    a->c->stray_frames++;
+    return;
+  }
   a->c->bytes += (guint64)nread;
   handle_media(a, h == a->udp[0] ? a->channel[0] : a->channel[1], (const guint8 *)buf->base,
                (size_t)nread);

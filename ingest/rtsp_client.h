@@ -78,7 +78,8 @@ void cw_rtsp_client_resolution(const cw_rtsp_client_t *c, int *width, int *heigh
 /* Bytes received on the session so far (RTSP, RTP and RTCP). */
 guint64 cw_rtsp_client_bytes(const cw_rtsp_client_t *c);
 /* Interleaved frames that arrived on a channel the session did not set
- * up, in the current attempt: a camera that is playing "to nowhere". */
+ * up, and UDP datagrams from a host other than the camera, in the current
+ * attempt: a camera playing "to nowhere", or someone injecting. */
 guint64 cw_rtsp_client_stray_frames(const cw_rtsp_client_t *c);
 /* "tcp" or "udp" once SETUP succeeded, else NULL. */
 const char *cw_rtsp_client_transport(const cw_rtsp_client_t *c);
