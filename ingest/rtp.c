@@ -638,3 +638,27 @@ cw_depay_push(cw_depay_t *d, const guint8 *packet, size_t len)
 {
   return cw_depay_push_at(d, packet, len, g_get_monotonic_time());
 }
+
+void
+cw_depay_aggregate(cw_depay_t *d, const guint8 *p, size_t n, size_t header_len, size_t min_nal)
+{
+  size_t off = header_len;
+  if (off >= n) {
+    cw_depay_damage(d);
+    return;
+  }
+  while (off < n) {
+    if (off + 2 > n) {
+      cw_depay_damage(d);
+      return;
+    }
+    size_t size = (size_t)p[off] << 8 | p[off + 1];
+    off += 2;
+    if (size < min_nal || size > n - off) {
+      cw_depay_damage(d);
+      return;
+    }
+    cw_depay_nal_whole(d, p + off, size);
+    off += size;
+  }
+}

@@ -22,6 +22,11 @@ void cw_depay_nal_begin(cw_depay_t *d);
 void cw_depay_nal_append(cw_depay_t *d, const guint8 *data, size_t len);
 void cw_depay_nal_end(cw_depay_t *d);
 void cw_depay_nal_whole(cw_depay_t *d, const guint8 *nal, size_t len);
+/* An aggregation packet (H.264 STAP-A, H.265 AP): header_len bytes of
+ * header, then NAL units of at least min_nal bytes, each preceded by a
+ * 16-bit size. A bad size spoils the rest of the packet (damaged). */
+void cw_depay_aggregate(cw_depay_t *d, const guint8 *p, size_t n, size_t header_len,
+                        size_t min_nal);
 gboolean cw_depay_nal_open(const cw_depay_t *d);
 /* Ends the NAL begun and not ended as it is (an interrupted fragmentation
  * unit) and marks the access unit damaged; nothing when none is open. */

@@ -37,32 +37,6 @@ cw_depay_h264_nal_kind(const guint8 *nal, size_t len)
   }
 }
 
-/* STAP-A: after the one-byte header, NAL units each preceded by a 16-bit
- * size. A bad size spoils the rest of the packet. */
-static void
-stap_a(cw_depay_t *d, const guint8 *p, size_t n)
-{
-  size_t off = 1;
-  if (off >= n) {
-    cw_depay_damage(d);
-    return;
-  }
-  while (off < n) {
-    if (off + 2 > n) {
-      cw_depay_damage(d);
-      return;
-    }
-    size_t size = (size_t)p[off] << 8 | p[off + 1];
-    off += 2;
-    if (size == 0 || size > n - off) {
-      cw_depay_damage(d);
-      return;
-    }
-    cw_depay_nal_whole(d, p + off, size);
-    off += size;
-  }
-}
-
 /* FU-A: FU indicator (F, NRI), FU header (S, E, type), fragment. */
 static void
 fu_a(cw_depay_t *d, const guint8 *p, size_t n)
@@ -102,7 +76,8 @@ cw_depay_h264_payload(cw_depay_t *d, const guint8 *p, size_t n)
   case 31:
     break; /* undefined: ignored (RFC 6184 5.2) */
   case NAL_STAP_A:
-    stap_a(d, p, n);
+    /* STAP-A: a one-byte header, then size-prefixed NAL units. */
+    cw_depay_aggregate(d, p, n, 1, 1);
     break;
   case NAL_FU_A:
     fu_a(d, p, n);

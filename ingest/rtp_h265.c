@@ -46,31 +46,6 @@ cw_depay_h265_nal_kind(const guint8 *nal, size_t len)
   }
 }
 
-/* AP: after the two-byte header, NAL units each preceded by a 16-bit size. */
-static void
-aggregation(cw_depay_t *d, const guint8 *p, size_t n)
-{
-  size_t off = 2;
-  if (off >= n) {
-    cw_depay_damage(d);
-    return;
-  }
-  while (off < n) {
-    if (off + 2 > n) {
-      cw_depay_damage(d);
-      return;
-    }
-    size_t size = (size_t)p[off] << 8 | p[off + 1];
-    off += 2;
-    if (size < 2 || size > n - off) {
-      cw_depay_damage(d);
-      return;
-    }
-    cw_depay_nal_whole(d, p + off, size);
-    off += size;
-  }
-}
-
 /* FU: payload header (type 49), FU header (S, E, type), fragment. */
 static void
 fragment(cw_depay_t *d, const guint8 *p, size_t n)
@@ -105,7 +80,8 @@ cw_depay_h265_payload(cw_depay_t *d, const guint8 *p, size_t n)
     cw_depay_nal_cut(d); /* an FU interrupted by another packet of the picture */
   switch (type) {
   case NAL_AP:
-    aggregation(d, p, n);
+    /* AP: a two-byte header, then size-prefixed NAL units. */
+    cw_depay_aggregate(d, p, n, 2, 2);
     break;
   case NAL_FU:
     fragment(d, p, n);

@@ -1,5 +1,6 @@
 /* RTSP Basic and Digest authentication. See rtsp_auth.h. */
 #include "rtsp_auth.h"
+#include "rtsp_msg.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -24,14 +25,6 @@ typedef struct {
   GPtrArray *offered; /* descriptions of unsupported challenges */
   char *malformed;    /* first reason a challenge could not be read */
 } parse_state_t;
-
-static gboolean
-is_token_char(guint8 c)
-{
-  if (c <= 0x20 || c >= 0x7f)
-    return FALSE;
-  return strchr("()<>@,;:\\\"/[]?={}", c) == NULL;
-}
 
 static gboolean
 is_ws(char c)
@@ -211,7 +204,7 @@ parse_value(parse_state_t *st, const char *s, raw_challenge_t *cur)
       break;
     }
     const char *t = s;
-    while (is_token_char((guint8)*s))
+    while (cw_rtsp_is_token_char((guint8)*s))
       s++;
     if (s == t) {
       char *near = shown(t);
@@ -245,7 +238,7 @@ parse_value(parse_state_t *st, const char *s, raw_challenge_t *cur)
       }
     } else {
       const char *v = s;
-      while (is_token_char((guint8)*s) || *s == '/')
+      while (cw_rtsp_is_token_char((guint8)*s) || *s == '/')
         s++;
       value = g_strndup(v, (size_t)(s - v));
       if (!*value) {

@@ -11,9 +11,8 @@
 
 /* ---- small helpers ------------------------------------------------------ */
 
-/* RFC 2616 token characters: any CHAR but CTLs and separators. */
-static gboolean
-is_token_char(guint8 c)
+gboolean
+cw_rtsp_is_token_char(guint8 c)
 {
   if (c <= 0x20 || c >= 0x7f)
     return FALSE;
@@ -133,7 +132,7 @@ parse_start_line(const char *line, size_t n, cw_rtsp_frame_t *out, cw_error_t *e
   if (m == 0 || u == m || ue == u || v == ue || !is_version(line + v, n - v))
     goto bad_status;
   for (size_t i = 0; i < m; i++)
-    if (!is_token_char((guint8)line[i])) {
+    if (!cw_rtsp_is_token_char((guint8)line[i])) {
       excerpt(shown, sizeof shown, line, n);
       return cw_error_set(err, -EINVAL, "malformed request line \"%s\"", shown);
     }
@@ -191,7 +190,7 @@ parse_header_line(const char *line, size_t n, cw_rtsp_frame_t *out, cw_error_t *
   if (name_len == 0)
     return cw_error_set(err, -EINVAL, "header line with an empty name");
   for (size_t i = 0; i < name_len; i++)
-    if (!is_token_char((guint8)line[i]))
+    if (!cw_rtsp_is_token_char((guint8)line[i]))
       return cw_error_set(err, -EINVAL, "malformed header name");
   if (out->names->len >= CW_RTSP_MAX_HEADERS)
     return cw_error_set(err, -EMSGSIZE, "more than %d headers", CW_RTSP_MAX_HEADERS);
@@ -314,7 +313,7 @@ cw_rtsp_read(const guint8 *buf, size_t len, cw_rtsp_frame_t *out, cw_error_t *er
     if (first && pos == start) {
       /* The first line is still partial: check what can be checked. */
       char c = (char)buf[start];
-      if (!is_token_char((guint8)c)) {
+      if (!cw_rtsp_is_token_char((guint8)c)) {
         rc = parse_start_line((const char *)buf + start, limit - start, out, err);
         if (rc == 0)
           rc = cw_error_set(err, -EINVAL, "malformed status line");
@@ -417,7 +416,7 @@ is_extra_header(const char *h)
   if (name_len == 0 || h[name_len] != ':')
     return FALSE;
   for (size_t i = 0; i < name_len; i++)
-    if (!is_token_char((guint8)h[i]))
+    if (!cw_rtsp_is_token_char((guint8)h[i]))
       return FALSE;
   return is_clean(h + name_len + 1, TRUE);
 }
@@ -430,7 +429,7 @@ cw_rtsp_request_build(const char *method, const char *uri, int cseq,
   if (!method || !*method || *method == '$' || !uri || !*uri || cseq < 0 || !is_clean(uri, FALSE))
     return NULL;
   for (const char *p = method; *p; p++)
-    if (!is_token_char((guint8)*p))
+    if (!cw_rtsp_is_token_char((guint8)*p))
       return NULL;
   for (const char *const *h = extra_headers; h && *h; h++)
     if (!is_extra_header(*h))

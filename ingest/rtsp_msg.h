@@ -113,4 +113,8 @@ int cw_rtsp_parse_transport(const char *value, cw_rtsp_transport_t *out, cw_erro
 /* Frees what the transport owns. NULL-safe. */
 void cw_rtsp_transport_clear(cw_rtsp_transport_t *t);
 
+/* RFC 2616 token characters: any CHAR but CTLs and separators (also used
+ * by rtsp_auth.c for challenge parameter names). */
+gboolean cw_rtsp_is_token_char(guint8 c);
+
 #endif
