@@ -611,6 +611,11 @@ after_describe(attempt_t *a, const cw_rtsp_frame_t *f)
   a->codec = m->codec;
   a->payload_type = m->payload_type;
   a->clock_rate = m->clock_rate ? m->clock_rate : 90000;
+  /* A redirect after an earlier DESCRIBE brings these again. */
+  g_free(a->track);
+  g_free(a->aggregate);
+  g_clear_pointer(&a->param_sets, g_free);
+  a->param_sets_len = 0;
   a->track = g_strdup(m->control ? m->control : a->base);
   a->aggregate = g_strdup(sdp->session_control);
   if (m->param_sets) {
