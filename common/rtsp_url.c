@@ -66,10 +66,13 @@ host_is_valid(const char *host)
   /* A ':' only in a bracketed IPv6 literal: "b%3A" decodes to "b:", which
    * the stored URL would turn into a port. */
   if (strchr(host, ':')) {
-    char *addr = g_strndup(host, strcspn(host, "%"));
+    size_t addr_len = strcspn(host, "%");
+    char *addr = g_strndup(host, addr_len);
     gboolean ip = g_hostname_is_ip_address(addr);
     g_free(addr);
-    if (!ip)
+    /* A zone id, when there is one, must name something: "fe80::1%" (or a
+     * "%00" that decodes to nothing) would not survive the stored form. */
+    if (!ip || (host[addr_len] == '%' && host[addr_len + 1] == '\0'))
       return FALSE;
   }
   /* Registered names and IPv4: letters, digits, '-', '.', '_' (seen on

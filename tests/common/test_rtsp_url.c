@@ -155,6 +155,10 @@ typedef struct {
 
 static const bad_case_t bad_cases[] = {
     {"empty", "", "url", "url: empty"},
+    /* An empty IPv6 zone id would be stored as a URL that does not parse. */
+    {"ipv6_empty_zone", "rtsp://[fe80::1%25]/x", "url", "url: malformed host"},
+    {"ipv6_nul_zone", "rtsp://[e:8::%25%00]", "url",
+     "url: host contains characters not allowed in a host name"},
     {"scheme_http", "http://admin:" PASSWORD "@h/", "url", "url: " SCHEME_MSG},
     {"scheme_file", "file:///etc/passwd", "url", "url: " SCHEME_MSG},
     {"scheme_rtspx", "rtspx://admin:" PASSWORD "@h/", "url", "url: " SCHEME_MSG},
