@@ -662,3 +662,20 @@ cw_depay_aggregate(cw_depay_t *d, const guint8 *p, size_t n, size_t header_len, 
     off += size;
   }
 }
+
+void
+cw_depay_fragment(cw_depay_t *d, guint8 fu_header, const guint8 *nal_header, size_t header_len,
+                  const guint8 *frag, size_t frag_len)
+{
+  if (fu_header & 0x80) {
+    cw_depay_nal_begin(d);
+    cw_depay_nal_append(d, nal_header, header_len);
+  } else if (!cw_depay_nal_open(d)) {
+    /* Its start was lost (or the FU was cut by a gap): nothing to add to. */
+    cw_depay_damage(d);
+    return;
+  }
+  cw_depay_nal_append(d, frag, frag_len);
+  if (fu_header & 0x40)
+    cw_depay_nal_end(d);
+}

@@ -22,6 +22,11 @@ void cw_depay_nal_begin(cw_depay_t *d);
 void cw_depay_nal_append(cw_depay_t *d, const guint8 *data, size_t len);
 void cw_depay_nal_end(cw_depay_t *d);
 void cw_depay_nal_whole(cw_depay_t *d, const guint8 *nal, size_t len);
+/* One fragment of a fragmentation unit (H.264 FU-A, H.265 FU): fu_header
+ * carries the start (0x80) and end (0x40) bits; at a start the NAL begins
+ * with nal_header; a middle or end whose start was lost damages the unit. */
+void cw_depay_fragment(cw_depay_t *d, guint8 fu_header, const guint8 *nal_header, size_t header_len,
+                       const guint8 *frag, size_t frag_len);
 /* An aggregation packet (H.264 STAP-A, H.265 AP): header_len bytes of
  * header, then NAL units of at least min_nal bytes, each preceded by a
  * 16-bit size. A bad size spoils the rest of the packet (damaged). */

@@ -45,19 +45,9 @@ fu_a(cw_depay_t *d, const guint8 *p, size_t n)
     cw_depay_damage(d);
     return;
   }
-  gboolean start = (p[1] & 0x80) != 0, end = (p[1] & 0x40) != 0;
-  if (start) {
-    guint8 header = (guint8)((p[0] & 0xe0) | (p[1] & 0x1f));
-    cw_depay_nal_begin(d);
-    cw_depay_nal_append(d, &header, 1);
-  } else if (!cw_depay_nal_open(d)) {
-    /* Its start was lost (or the FU was cut by a gap): nothing to add to. */
-    cw_depay_damage(d);
-    return;
-  }
-  cw_depay_nal_append(d, p + 2, n - 2);
-  if (end)
-    cw_depay_nal_end(d);
+  /* The NAL header is rebuilt from the indicator's F and NRI and the type. */
+  guint8 header = (guint8)((p[0] & 0xe0) | (p[1] & 0x1f));
+  cw_depay_fragment(d, p[1], &header, 1, p + 2, n - 2);
 }
 
 void

@@ -54,18 +54,9 @@ fragment(cw_depay_t *d, const guint8 *p, size_t n)
     cw_depay_damage(d);
     return;
   }
-  gboolean start = (p[2] & 0x80) != 0, end = (p[2] & 0x40) != 0;
-  if (start) {
-    guint8 header[2] = {(guint8)((p[0] & 0x81) | ((p[2] & 0x3f) << 1)), p[1]};
-    cw_depay_nal_begin(d);
-    cw_depay_nal_append(d, header, 2);
-  } else if (!cw_depay_nal_open(d)) {
-    cw_depay_damage(d);
-    return;
-  }
-  cw_depay_nal_append(d, p + 3, n - 3);
-  if (end)
-    cw_depay_nal_end(d);
+  /* The NAL header: the payload header with the FU's own type put back. */
+  guint8 header[2] = {(guint8)((p[0] & 0x81) | ((p[2] & 0x3f) << 1)), p[1]};
+  cw_depay_fragment(d, p[2], header, 2, p + 3, n - 3);
 }
 
 void
