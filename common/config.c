@@ -129,6 +129,96 @@ static const cw_config_key_t builtin_schema[] = {
         .dmax = 3600,
         .description = "Seconds between writes of camera health to the database.",
     },
+    {
+        .section = "recording",
+        .key = "enabled",
+        .type = CW_CONFIG_BOOL,
+        .def = "true",
+        .description = "Record every playing camera continuously.",
+    },
+    {
+        .section = "recording",
+        .key = "root",
+        .type = CW_CONFIG_STRING,
+        .def = "/var/lib/citywatch/footage",
+        .description = "Folder the footage is written under, by camera, day and hour; the "
+                       "footage index stores paths relative to it.",
+    },
+    {
+        .section = "recording",
+        .key = "segment_seconds",
+        .type = CW_CONFIG_INT,
+        .def = "60",
+        .min = 2,
+        .max = 3600,
+        .description = "Length of a segment file; each starts on a keyframe, so a segment "
+                       "runs to the first keyframe after this.",
+    },
+    {
+        .section = "recording",
+        .key = "fragment_ms",
+        .type = CW_CONFIG_INT,
+        .def = "1000",
+        .min = 100,
+        .max = 10000,
+        .description = "Milliseconds of video per MP4 fragment: the most a crash can lose.",
+    },
+    {
+        .section = "recording",
+        .key = "writers",
+        .type = CW_CONFIG_INT,
+        .def = "2",
+        .min = 1,
+        .max = 64,
+        .description = "Recorder threads that mux and write; each camera stays on one.",
+    },
+    {
+        .section = "recording",
+        .key = "queue_mb",
+        .type = CW_CONFIG_INT,
+        .def = "64",
+        .min = 1,
+        .max = 4096,
+        .description = "Mebibytes of video each recorder thread may have waiting; beyond it "
+                       "frames are dropped and counted, and the footage shows a gap.",
+    },
+    {
+        .section = "recording",
+        .key = "fsync",
+        .type = CW_CONFIG_ENUM,
+        .def = "segment",
+        .allowed = (const char *const[]){"none", "segment", "fragment", NULL},
+        .description = "When recorded bytes are forced to disk: never, when a segment "
+                       "closes, or after every fragment (safe against power loss, costly).",
+    },
+    {
+        .section = "recording",
+        .key = "retention_days",
+        .type = CW_CONFIG_INT,
+        .def = "30",
+        .min = 1,
+        .max = 3650,
+        .description = "Days footage is kept for a camera without a retention of its own; "
+                       "footage under legal hold is kept regardless.",
+    },
+    {
+        .section = "recording",
+        .key = "quota",
+        .type = CW_CONFIG_STRING,
+        .def = "90%",
+        .description = "Most disk the footage may use: bytes with an optional K, M, G or T "
+                       "suffix (powers of 1024), or a percentage of the footage filesystem; "
+                       "0 means no quota. The oldest footage not under hold goes first.",
+    },
+    {
+        .section = "recording",
+        .key = "retention_interval",
+        .type = CW_CONFIG_DOUBLE,
+        .def = "60",
+        .dmin = 0.2,
+        .dmax = 86400,
+        .description = "Seconds between retention and quota passes.",
+    },
     {0},
 };
 

@@ -18,6 +18,7 @@ static const char usage_text[] =
     "  db migrate                      apply pending schema migrations\n"
     "  camera add|list|show|edit|rm|enable|disable|import\n"
     "  user add|list\n"
+    "  footage find|export|verify|hold|release\n"
     "  audit verify                    check the audit log's hash chain\n"
     "  status                          cameras by state\n"
     "\n"
@@ -166,6 +167,8 @@ main(int argc, char **argv)
     rc = cwctl_user(&ctl, verb, n, rest);
   else if (strcmp(group, "db") == 0)
     rc = cwctl_db_cmd(&ctl, verb, n, rest);
+  else if (strcmp(group, "footage") == 0)
+    rc = cwctl_footage(&ctl, verb, n, rest);
   else if (strcmp(group, "audit") == 0)
     rc = cwctl_audit(&ctl, verb, n, rest);
   else {

@@ -41,6 +41,11 @@ int cwctl_camera(cwctl_t *ctl, const char *verb, int argc, char **argv);
 int cwctl_user(cwctl_t *ctl, const char *verb, int argc, char **argv);
 int cwctl_db_cmd(cwctl_t *ctl, const char *verb, int argc, char **argv);
 int cwctl_audit(cwctl_t *ctl, const char *verb, int argc, char **argv);
+/* footage find|hold|release (cwctl_footage.c) hands export and verify to
+ * cwctl_export.c. */
+int cwctl_footage(cwctl_t *ctl, const char *verb, int argc, char **argv);
+int cwctl_footage_export(cwctl_t *ctl, int argc, char **argv);
+int cwctl_footage_verify(cwctl_t *ctl, int argc, char **argv);
 /* `cwctl status` has no verb: argv still holds its options. */
 int cwctl_status(cwctl_t *ctl, int argc, char **argv);
 
