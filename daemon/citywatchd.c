@@ -16,6 +16,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "node.h"
+#include "recording.h"
 #include "secret.h"
 #include "worker_pool.h"
 
@@ -77,6 +78,7 @@ main(int argc, char **argv)
   cw_secret_key_t *key = NULL;
   cw_ingest_pool_t *pool = NULL;
   cw_node_t *node_ctl = NULL;
+  cw_recording_t *recording = NULL;
 
   if (!g_option_context_parse(oc, &argc, &argv, &gerr)) {
     fprintf(stderr, "citywatchd: %s\n", gerr->message);
@@ -120,6 +122,13 @@ main(int argc, char **argv)
   }
   cw_log_info("citywatchd", "node %s: schema at migration %d, %ld enabled cameras", node,
               cw_migrations_count, enabled);
+  gint64 quota_bytes;
+  double quota_percent;
+  if (cw_quota_parse(cw_config_get_string(cfg, "recording", "quota"), &quota_bytes,
+                     &quota_percent, &err) < 0) {
+    cw_log_error("citywatchd", "[recording] %s", err.msg);
+    goto out;
+  }
   if (check_only) {
     status = 0;
     goto out;
@@ -144,12 +153,24 @@ main(int argc, char **argv)
       .backoff_max_ms = (guint)(cw_config_get_double(cfg, "ingest", "backoff_max") * 1000),
       .stable_ms = (guint)cw_config_get_int(cfg, "ingest", "stable_period") * 1000,
       .timeout_ms = (guint)cw_config_get_int(cfg, "ingest", "rtsp_timeout") * 1000,
-      /* Recording and analytics attach here when they land. */
+      /* Analytics attaches here too when it lands. */
       .sink = NULL,
   };
+  if (cw_config_get_bool(cfg, "recording", "enabled")) {
+    recording = cw_recording_start(cfg, node, db ? db : cw_config_get_string(cfg, "database",
+                                                                            "conninfo"),
+                                   &err);
+    if (!recording) {
+      cw_log_error("citywatchd", "cannot record: %s", err.msg);
+      goto out;
+    }
+    opts.sink = cw_recorder_push;
+    opts.sink_opaque = cw_recording_recorder(recording);
+  }
   pool = cw_ingest_pool_new((guint)cw_config_get_int(cfg, "ingest", "workers"), &opts);
   node_ctl = cw_node_new(&d.loop, node, db ? db : cw_config_get_string(cfg, "database", "conninfo"),
                          cfg, pool, key);
+  cw_node_set_recorder(node_ctl, cw_recording_recorder(recording));
   cw_node_start(node_ctl);
   cw_log_info("citywatchd", "node %s running: %u ingest workers", node,
               cw_ingest_pool_threads(pool));
@@ -157,8 +178,10 @@ main(int argc, char **argv)
   cw_node_stop(node_ctl);
   status = 0;
 out:
-  /* Workers first: their cameras send TEARDOWN and close. */
+  /* Workers first: their cameras send TEARDOWN and close; then the
+   * recorder, which nothing feeds any more, closes its segments. */
   cw_ingest_pool_free(pool);
+  cw_recording_stop(recording);
   if (loop_ready) {
     uv_walk(&d.loop, close_handle, NULL);
     uv_run(&d.loop, UV_RUN_DEFAULT);

@@ -14,6 +14,7 @@ struct cw_node {
   PGconn *conn;
   gboolean db_down_logged;
   uv_timer_t poll_timer, health_timer;
+  cw_recorder_t *recorder; /* NULL: recording off */
   guint64 poll_ms, health_ms;
   GHashTable *applied; /* camera id -> updated_at the workers have */
 };
@@ -107,10 +108,40 @@ codec_name(cw_codec_t c)
   return c == CW_CODEC_H264 ? "H264" : c == CW_CODEC_H265 ? "H265" : NULL;
 }
 
+static const char *
+recording_state_name(cw_recording_state_t s)
+{
+  switch (s) {
+  case CW_RECORDING_IDLE:
+    return "idle";
+  case CW_RECORDING_WAITING_KEY:
+    return "waiting_key";
+  case CW_RECORDING_ACTIVE:
+    return "recording";
+  case CW_RECORDING_ERROR:
+    return "error";
+  }
+  return NULL;
+}
+
+/* camera id -> its cw_recorder_camera_status_t inside statuses. */
+static GHashTable *
+recording_by_camera(GArray *statuses)
+{
+  GHashTable *by = g_hash_table_new(g_int64_hash, g_int64_equal);
+  for (guint i = 0; statuses && i < statuses->len; i++) {
+    cw_recorder_camera_status_t *s = &g_array_index(statuses, cw_recorder_camera_status_t, i);
+    g_hash_table_insert(by, &s->camera_id, s);
+  }
+  return by;
+}
+
 static void
 write_health(cw_node_t *n)
 {
   GArray *health = cw_ingest_pool_health(n->pool);
+  GArray *recording = n->recorder ? cw_recorder_status(n->recorder) : NULL;
+  GHashTable *rec_by = recording_by_camera(recording);
   PGconn *conn = health->len ? db(n) : NULL;
   if (conn) {
     cw_camera_health_row_t *rows = g_new0(cw_camera_health_row_t, health->len);
@@ -132,13 +163,22 @@ write_health(cw_node_t *n)
           .damaged_units = h->damaged,
           .lost_packets = h->lost,
           .last_error = h->last_error,
+          .recording_state = n->recorder ? "idle" : "off",
       };
+      const cw_recorder_camera_status_t *rs = g_hash_table_lookup(rec_by, &h->id);
+      if (rs) {
+        rows[i].recording_state = recording_state_name(rs->state);
+        rows[i].recording_error = rs->error;
+      }
     }
     cw_error_t err;
     if (cw_ingest_store_write_health(conn, n->name, rows, health->len, &err) < 0)
       cw_log_warn("node", "writing camera health: %s", err.msg);
     g_free(rows);
   }
+  g_hash_table_destroy(rec_by);
+  if (recording)
+    g_array_free(recording, TRUE);
   g_array_free(health, TRUE);
 }
 
@@ -171,6 +211,12 @@ cw_node_new(uv_loop_t *loop, const char *name, const char *conninfo, const cw_co
   uv_timer_init(loop, &n->health_timer);
   n->poll_timer.data = n->health_timer.data = n;
   return n;
+}
+
+void
+cw_node_set_recorder(cw_node_t *n, cw_recorder_t *recorder)
+{
+  n->recorder = recorder;
 }
 
 void

@@ -9,6 +9,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "recorder.h"
 #include "secret.h"
 #include "worker_pool.h"
 
@@ -18,6 +19,9 @@ typedef struct cw_node cw_node_t;
  * is copied. */
 cw_node_t *cw_node_new(uv_loop_t *loop, const char *name, const char *conninfo,
                        const cw_config_t *cfg, cw_ingest_pool_t *pool, const cw_secret_key_t *key);
+/* Health rows then carry each camera's recording state and error (a full
+ * disk shows on the camera). NULL: recording is off on this node. */
+void cw_node_set_recorder(cw_node_t *node, cw_recorder_t *recorder);
 /* First registry read, then the timers. */
 void cw_node_start(cw_node_t *node);
 /* Stops the timers and writes a last health report. */

@@ -74,6 +74,16 @@ conninfo = host=$PGHOST port=$PGPORT user=$PGUSER dbname=$db_name
 key_file = $var/credential.key
 CONF
 fi
+# Configurations written before recording existed get its section once.
+if ! grep -q '^\[recording\]' "$conf"; then
+  cat >>"$conf" <<CONF
+
+[recording]
+root = $var/footage
+# A demo machine's disk is shared with everything else: keep the demo small.
+quota = 2G
+CONF
+fi
 
 # Only the configuration file says where the database is, as it would for an
 # operator; the PG* variables pg.sh exported must not stand in for it.
@@ -165,6 +175,8 @@ citywatch quick start is ready.
   fleet summary:    $cwctl -c $conf status
   node log:         $var/log/citywatchd.log   (simulator: $var/log/camsim.log)
   stop the node:    kill \$(cat $var/run/citywatchd.pid) \$(cat $var/run/camsim.pid)
+  footage:          $cwctl -c $conf footage find --camera 1 --from $(date -u -d '-10 min' +%Y-%m-%dT%H:%M:%SZ) --to $(date -u -d '+1 min' +%Y-%m-%dT%H:%M:%SZ)
+                    (files under $var/footage)
   audit log:        $cwctl -c $conf audit verify
   the database:     psql -h $pg_dir/sock -p $CW_PG_PORT -U postgres $db_name
   server log:       $pg_dir/server.log

@@ -18,7 +18,7 @@ static const char usage_text[] =
     "  db migrate                      apply pending schema migrations\n"
     "  camera add|list|show|edit|rm|enable|disable|import\n"
     "  user add|list\n"
-    "  footage find|export|verify|hold|release\n"
+    "  footage find|export|verify|hold|release|retention\n"
     "  audit verify                    check the audit log's hash chain\n"
     "  status                          cameras by state\n"
     "\n"

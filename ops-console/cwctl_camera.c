@@ -154,6 +154,14 @@ print_camera(const cw_camera_t *c)
     printf("reconnects:    %" G_GINT64_FORMAT "\n", c->reconnects);
   if (c->last_error && *c->last_error)
     printf("last_error:    %s\n", c->last_error);
+  if (c->recording_state)
+    printf("recording:     %s%s%s\n", c->recording_state,
+           c->recording_error && *c->recording_error ? ": " : "",
+           c->recording_error && *c->recording_error ? c->recording_error : "");
+  if (c->retention_days)
+    printf("retention:     %d days\n", c->retention_days);
+  else
+    printf("retention:     the node's default\n");
   printf("created_at:    %s\n", c->created_at);
   printf("updated_at:    %s\n", c->updated_at);
   g_free(tags);

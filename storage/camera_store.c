@@ -15,7 +15,8 @@
   "CASE WHEN NOT c.enabled THEN 'disabled' ELSE h.state END, h.node, h.last_error, h.codec, "      \
   "h.width, h.height, h.fps, h.bitrate_bps, h.reconnects, "                                        \
   "to_char(h.state_since_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "               \
-  "to_char(h.last_frame_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+  "to_char(h.last_frame_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "              \
+  "h.recording_state, h.recording_error, c.retention_days"
 
 void
 cw_camera_free(cw_camera_t *cam)
@@ -39,6 +40,8 @@ cw_camera_free(cw_camera_t *cam)
   g_free(cam->codec);
   g_free(cam->state_since_at);
   g_free(cam->last_frame_at);
+  g_free(cam->recording_state);
+  g_free(cam->recording_error);
   g_free(cam);
 }
 
@@ -84,6 +87,9 @@ camera_from_row(const PGresult *res, int row)
       PQgetisnull(res, row, 24) ? 0 : g_ascii_strtoll(PQgetvalue(res, row, 24), NULL, 10);
   c->state_since_at = opt_value(res, row, 25);
   c->last_frame_at = opt_value(res, row, 26);
+  c->recording_state = opt_value(res, row, 27);
+  c->recording_error = opt_value(res, row, 28);
+  c->retention_days = PQgetisnull(res, row, 29) ? 0 : atoi(PQgetvalue(res, row, 29));
   return c;
 }
 

@@ -32,6 +32,8 @@ typedef struct {
   int width, height;
   double fps, bitrate_bps;
   gint64 reconnects;
+  char *recording_state, *recording_error; /* NULL: not reported */
+  int retention_days;                      /* 0: the node's default */
 } cw_camera_t;
 
 void cw_camera_free(cw_camera_t *cam);

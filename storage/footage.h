@@ -63,8 +63,8 @@ int cw_footage_node_bytes(PGconn *conn, const char *node, gint64 *bytes, cw_erro
  * *removed (new array of cw_segment_row_t*) so the caller deletes the
  * files. The rows go first: a crash between the two leaves a file without a
  * row, never a row without a file. */
-int cw_footage_expire(PGconn *conn, const char *node, gint64 now_us, int default_days,
-                      guint limit, GPtrArray **removed, cw_error_t *err);
+int cw_footage_expire(PGconn *conn, const char *node, gint64 now_us, int default_days, guint limit,
+                      GPtrArray **removed, cw_error_t *err);
 /* Quota: removes this node's oldest segments that are not held, until
  * their bytes reach want_bytes or limit rows; same contract as above. */
 int cw_footage_evict(PGconn *conn, const char *node, gint64 want_bytes, guint limit,
@@ -79,5 +79,11 @@ int cw_footage_hold(PGconn *conn, gint64 camera_id, gint64 from_us, gint64 to_us
  * NULL) gets how many. */
 int cw_footage_release(PGconn *conn, gint64 camera_id, gint64 from_us, gint64 to_us,
                        const char *case_id, const char *actor, guint *released, cw_error_t *err);
+
+/* Sets a camera's retention to days (1..3650), or back to the node's
+ * default with 0; audited ('camera.retention') in the same statement.
+ * -ENOENT for a camera not registered. */
+int cw_footage_set_retention(PGconn *conn, gint64 camera_id, int days, const char *actor,
+                             cw_error_t *err);
 
 #endif

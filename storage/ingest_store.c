@@ -126,6 +126,8 @@ cw_ingest_store_write_health(PGconn *conn, const char *node, const cw_camera_hea
     json_builder_set_member_name(b, "lost_packets");
     json_builder_add_int_value(b, (gint64)r->lost_packets);
     add_string(b, "last_error", r->last_error);
+    add_string(b, "recording_state", r->recording_state);
+    add_string(b, "recording_error", r->recording_error);
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
@@ -139,10 +141,11 @@ cw_ingest_store_write_health(PGconn *conn, const char *node, const cw_camera_hea
       conn,
       "INSERT INTO camera_health (camera_id, node, state, state_since_at, codec, width, height,"
       " fps, bitrate_bps, transport, last_frame_at, reconnects, access_units, damaged_units,"
-      " lost_packets, last_error, updated_at)"
+      " lost_packets, last_error, recording_state, recording_error, updated_at)"
       " SELECT r.camera_id, r.node, r.state, r.state_since_at, r.codec, r.width, r.height,"
       " r.fps, r.bitrate_bps, r.transport, r.last_frame_at, r.reconnects, r.access_units,"
-      " r.damaged_units, r.lost_packets, r.last_error, now()"
+      " r.damaged_units, r.lost_packets, r.last_error, r.recording_state, r.recording_error,"
+      " now()"
       " FROM json_populate_recordset(NULL::camera_health, $1::json) r"
       " JOIN cameras c ON c.id = r.camera_id"
       " ON CONFLICT (camera_id) DO UPDATE SET node = EXCLUDED.node, state = EXCLUDED.state,"
@@ -152,6 +155,7 @@ cw_ingest_store_write_health(PGconn *conn, const char *node, const cw_camera_hea
       " last_frame_at = EXCLUDED.last_frame_at, reconnects = EXCLUDED.reconnects,"
       " access_units = EXCLUDED.access_units, damaged_units = EXCLUDED.damaged_units,"
       " lost_packets = EXCLUDED.lost_packets, last_error = EXCLUDED.last_error,"
+      " recording_state = EXCLUDED.recording_state, recording_error = EXCLUDED.recording_error,"
       " updated_at = now()",
       1, NULL, params, NULL, NULL, 0);
   int rc = cw_db_check(conn, res, PGRES_COMMAND_OK, err);

@@ -40,6 +40,8 @@ typedef struct {
   gint64 last_frame_us;  /* 0 none */
   guint64 reconnects, access_units, damaged_units, lost_packets;
   const char *last_error; /* NULL or "" none */
+  const char *recording_state; /* off, idle, waiting_key, recording, error; NULL: not known */
+  const char *recording_error; /* NULL or "" none */
 } cw_camera_health_row_t;
 
 /* Upserts the rows for node in one statement; rows for cameras deleted

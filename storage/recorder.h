@@ -99,6 +99,16 @@ void cw_recorder_free(cw_recorder_t *r);
  * Files that cannot be read are reported and left alone, never deleted. */
 int cw_recorder_recover(const char *root, GPtrArray **closed, cw_error_t *err);
 
+/* One unfinished file, <root>/<relpath>.part (relpath as cw_segment_relpath
+ * gives it, without ".part"): cut back to its last complete moof+mdat pair
+ * and renamed to <root>/<relpath>, with info filled (repaired = TRUE; the
+ * caller clears it). -ENODATA when it held no complete fragment (then it is
+ * removed); another negative code when it cannot be read or is not an MP4
+ * (then it is left alone). Any thread; cw_recorder_recover and the
+ * recorder's write-error path use it. */
+int cw_segment_repair(const char *root, const char *relpath, cw_segment_info_t *info,
+                      cw_error_t *err);
+
 /* Reads a closed segment file back (libavformat, no decoding) into info:
  * camera and start from its name, end from its last frame, bytes, codec,
  * resolution. Used to index files a crash left unindexed. */

@@ -102,3 +102,40 @@ cw_segment_relpath_parse(const char *relpath, gint64 *camera_id, gint64 *start_u
   g_free(again);
   return same ? 0 : -EINVAL;
 }
+
+int
+cw_quota_parse(const char *text, gint64 *bytes, double *percent, cw_error_t *err)
+{
+  *bytes = 0;
+  *percent = 0;
+  const char *want = "expected 0, a size such as 500G, or a percentage such as 90%";
+  if (!text || !*text)
+    return cw_error_set(err, -EINVAL, "quota: empty; %s", want);
+  char *end = NULL;
+  errno = 0;
+  double v = g_ascii_strtod(text, &end);
+  if (end == text || errno || !(v >= 0))
+    return cw_error_set(err, -EINVAL, "quota: '%s' is not a number; %s", text, want);
+  if (strcmp(end, "%") == 0) {
+    if (v <= 0 || v > 100)
+      return cw_error_set(err, -EINVAL, "quota: '%s' is not a percentage in (0, 100]", text);
+    *percent = v;
+    return 0;
+  }
+  static const char units[] = "KMGT";
+  double scale = 1;
+  if (*end) {
+    const char *u = strchr(units, g_ascii_toupper(*end));
+    if (!u || end[1] != '\0')
+      return cw_error_set(err, -EINVAL, "quota: unknown suffix in '%s'; %s", text, want);
+    for (const char *p = units; p <= u; p++)
+      scale *= 1024;
+  }
+  double b = v * scale;
+  if (b > (double)G_MAXINT64 / 2)
+    return cw_error_set(err, -EINVAL, "quota: '%s' is too large", text);
+  if (b > 0 && b < 1024 * 1024)
+    return cw_error_set(err, -EINVAL, "quota: '%s' is below 1M; %s", text, want);
+  *bytes = (gint64)b;
+  return 0;
+}

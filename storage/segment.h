@@ -7,6 +7,7 @@
 #include <glib.h>
 
 #include "access_unit.h"
+#include "cw_error.h"
 
 typedef struct {
   gint64 camera_id;
@@ -36,5 +37,10 @@ char *cw_segment_relpath(gint64 camera_id, gint64 start_us);
  * relpath made above (with or without a ".part" suffix); -EINVAL if it is not
  * one. */
 int cw_segment_relpath_parse(const char *relpath, gint64 *camera_id, gint64 *start_us);
+
+/* [recording] quota: "0" (none), bytes with an optional K, M, G or T suffix
+ * (powers of 1024), or a percentage of the filesystem ("90%"). Exactly one
+ * of *bytes and *percent is set non-zero unless the quota is none. */
+int cw_quota_parse(const char *text, gint64 *bytes, double *percent, cw_error_t *err);
 
 #endif

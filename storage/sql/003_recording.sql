@@ -116,3 +116,31 @@ CREATE TABLE footage_exports (
   created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX footage_exports_clip_idx ON footage_exports (clip_sha256);
+
+-- What the node's recorder says about each camera, beside ingest's health:
+-- a full disk must show on the camera, not only in a log.
+ALTER TABLE camera_health
+  ADD COLUMN recording_state text
+    CHECK (recording_state IN ('off', 'idle', 'waiting_key', 'recording', 'error')),
+  ADD COLUMN recording_error text;
+
+CREATE OR REPLACE FUNCTION camera_listing_json(c cameras, h camera_health) RETURNS json
+LANGUAGE sql STABLE AS $$
+  SELECT json_build_object(
+    'id', c.id, 'name', c.name, 'url', c.url, 'substream_url', c.substream_url,
+    'username', c.username, 'has_password', c.password_enc IS NOT NULL,
+    'lat', c.lat, 'lon', c.lon, 'road', c.road, 'direction', c.direction,
+    'tags', to_jsonb(c.tags), 'enabled', c.enabled, 'transport', c.transport,
+    'analytics', c.analytics, 'retention_days', c.retention_days,
+    'created_at', c.created_at, 'updated_at', c.updated_at,
+    'state', CASE WHEN NOT c.enabled THEN 'disabled' ELSE h.state END,
+    'health', CASE WHEN h.camera_id IS NULL THEN NULL ELSE json_build_object(
+      'node', h.node, 'state', h.state, 'state_since_at', h.state_since_at,
+      'codec', h.codec, 'width', h.width, 'height', h.height, 'fps', h.fps,
+      'bitrate_bps', h.bitrate_bps, 'transport', h.transport,
+      'last_frame_at', h.last_frame_at, 'reconnects', h.reconnects,
+      'access_units', h.access_units, 'damaged_units', h.damaged_units,
+      'lost_packets', h.lost_packets, 'last_error', h.last_error,
+      'recording_state', h.recording_state, 'recording_error', h.recording_error,
+      'updated_at', h.updated_at) END)
+$$;

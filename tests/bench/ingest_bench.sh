@@ -116,6 +116,9 @@ port=$(sed -n 's|^camsim: listening on rtsp://[^:]*:\([0-9]*\)/.*|\1|p' "$tmp/ca
 # 2. citywatchd: a baseline with no camera, then N.
 "$CWCTL" db migrate >/dev/null
 cat >"$tmp/node.conf" <<CONF
+# Ingest alone: recording has its own benchmark (record_bench.sh).
+[recording]
+enabled = false
 [node]
 name = bench-node
 [ingest]

@@ -69,6 +69,8 @@ add wrongch wrongch
 add notcp notcp
 
 cat >"$CW_TMP/node.conf" <<CONF
+[recording]
+root = $CW_TMP/footage
 [ingest]
 workers = 2
 health_interval = 0.5
