@@ -6,8 +6,9 @@ int
 cw_time_parse(const char *text, gint64 *us, cw_error_t *err)
 {
   if (!text || !*text)
-    return cw_error_set(err, -EINVAL, "empty time; expected ISO 8601 with a zone, "
-                                      "e.g. 2026-11-29T14:00:00Z");
+    return cw_error_set(err, -EINVAL,
+                        "empty time; expected ISO 8601 with a zone, "
+                        "e.g. 2026-11-29T14:00:00Z");
   /* With no default zone GLib refuses a time that names none. */
   GDateTime *t = g_date_time_new_from_iso8601(text, NULL);
   if (!t)

@@ -124,8 +124,8 @@ main(int argc, char **argv)
               cw_migrations_count, enabled);
   gint64 quota_bytes;
   double quota_percent;
-  if (cw_quota_parse(cw_config_get_string(cfg, "recording", "quota"), &quota_bytes,
-                     &quota_percent, &err) < 0) {
+  if (cw_quota_parse(cw_config_get_string(cfg, "recording", "quota"), &quota_bytes, &quota_percent,
+                     &err) < 0) {
     cw_log_error("citywatchd", "[recording] %s", err.msg);
     goto out;
   }
@@ -157,9 +157,8 @@ main(int argc, char **argv)
       .sink = NULL,
   };
   if (cw_config_get_bool(cfg, "recording", "enabled")) {
-    recording = cw_recording_start(cfg, node, db ? db : cw_config_get_string(cfg, "database",
-                                                                            "conninfo"),
-                                   &err);
+    recording = cw_recording_start(
+        cfg, node, db ? db : cw_config_get_string(cfg, "database", "conninfo"), &err);
     if (!recording) {
       cw_log_error("citywatchd", "cannot record: %s", err.msg);
       goto out;

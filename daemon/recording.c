@@ -85,8 +85,9 @@ static void
 db_lost(cw_recording_t *rec, const char *what, const cw_error_t *err)
 {
   if (!rec->db_down_logged)
-    cw_log_warn(MOD, "%s: %s; recording carries on, the index catches up when the database "
-                     "returns",
+    cw_log_warn(MOD,
+                "%s: %s; recording carries on, the index catches up when the database "
+                "returns",
                 what, err->msg);
   rec->db_down_logged = TRUE;
   if (rec->conn)
@@ -224,7 +225,8 @@ scan_camera(cw_recording_t *rec, const char *cam_name, gint64 after, GPtrArray *
   char *first = after == G_MININT64 ? g_strdup("") : cw_segment_relpath(1, after);
   /* first looks like "1/YYYY-MM-DD/HH/..." */
   char **fp = g_strsplit(first, "/", 4);
-  const char *first_day = fp[0] && fp[1] ? fp[1] : "", *first_hour = fp[0] && fp[1] && fp[2] ? fp[2] : "";
+  const char *first_day = fp[0] && fp[1] ? fp[1] : "",
+             *first_hour = fp[0] && fp[1] && fp[2] ? fp[2] : "";
   char *cam_dir = g_build_filename(rec->root, cam_name, NULL);
   GDir *days = g_dir_open(cam_dir, 0, NULL);
   for (const char *day; days && (day = g_dir_read_name(days));) {
@@ -363,8 +365,8 @@ retention_pass(cw_recording_t *rec)
   }
   for (;;) {
     GPtrArray *removed = NULL;
-    if (cw_footage_expire(rec->conn, rec->node, g_get_real_time(), rec->default_days,
-                          DELETE_BATCH, &removed, &err) < 0) {
+    if (cw_footage_expire(rec->conn, rec->node, g_get_real_time(), rec->default_days, DELETE_BATCH,
+                          &removed, &err) < 0) {
       db_lost(rec, "footage retention", &err);
       return FALSE;
     }
@@ -398,8 +400,9 @@ retention_pass(cw_recording_t *rec)
       break;
   }
   if (want > 0 && g_get_monotonic_time() >= rec->quota_log_us) {
-    cw_log_error(MOD, "footage is %" G_GINT64_FORMAT " bytes over its quota of %" G_GINT64_FORMAT
-                      " and the rest is under legal hold or still open",
+    cw_log_error(MOD,
+                 "footage is %" G_GINT64_FORMAT " bytes over its quota of %" G_GINT64_FORMAT
+                 " and the rest is under legal hold or still open",
                  want, limit);
     rec->quota_log_us = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
   }
@@ -462,8 +465,8 @@ keeper_main(gpointer data)
       rec->next_retention_us = rec->next_db_try_us;
     if (stopping) {
       g_mutex_lock(&rec->mu);
-      gboolean done = g_queue_get_length(&rec->pending) == 0 ||
-                      g_get_monotonic_time() >= rec->stop_deadline_us;
+      gboolean done =
+          g_queue_get_length(&rec->pending) == 0 || g_get_monotonic_time() >= rec->stop_deadline_us;
       guint left = g_queue_get_length(&rec->pending);
       g_mutex_unlock(&rec->mu);
       if (done) {
@@ -477,6 +480,21 @@ keeper_main(gpointer data)
 }
 
 /* ---- start and stop --------------------------------------------------- */
+
+/* What is left once the keeper has stopped (or never started). */
+static void
+recording_free(cw_recording_t *rec)
+{
+  if (rec->conn)
+    PQfinish(rec->conn);
+  g_queue_clear_full(&rec->pending, cw_segment_info_free);
+  g_mutex_clear(&rec->mu);
+  g_cond_clear(&rec->cond);
+  g_free(rec->node);
+  g_free(rec->conninfo);
+  g_free(rec->root);
+  g_free(rec);
+}
 
 static int
 check_root(const char *root, cw_error_t *err)
@@ -493,8 +511,7 @@ check_root(const char *root, cw_error_t *err)
 }
 
 cw_recording_t *
-cw_recording_start(const cw_config_t *cfg, const char *node, const char *conninfo,
-                   cw_error_t *err)
+cw_recording_start(const cw_config_t *cfg, const char *node, const char *conninfo, cw_error_t *err)
 {
   const char *root = cw_config_get_string(cfg, "recording", "root");
   gint64 qbytes;
@@ -543,13 +560,7 @@ cw_recording_start(const cw_config_t *cfg, const char *node, const char *conninf
   };
   rec->recorder = cw_recorder_new(&o, err);
   if (!rec->recorder) {
-    g_queue_clear_full(&rec->pending, cw_segment_info_free);
-    g_mutex_clear(&rec->mu);
-    g_cond_clear(&rec->cond);
-    g_free(rec->node);
-    g_free(rec->conninfo);
-    g_free(rec->root);
-    g_free(rec);
+    recording_free(rec);
     return NULL;
   }
   rec->keeper = g_thread_new("cw-footage", keeper_main, rec);
@@ -586,13 +597,5 @@ cw_recording_stop(cw_recording_t *rec)
   g_cond_signal(&rec->cond);
   g_mutex_unlock(&rec->mu);
   g_thread_join(rec->keeper);
-  if (rec->conn)
-    PQfinish(rec->conn);
-  g_queue_clear_full(&rec->pending, cw_segment_info_free);
-  g_mutex_clear(&rec->mu);
-  g_cond_clear(&rec->cond);
-  g_free(rec->node);
-  g_free(rec->conninfo);
-  g_free(rec->root);
-  g_free(rec);
+  recording_free(rec);
 }

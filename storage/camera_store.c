@@ -15,7 +15,7 @@
   "CASE WHEN NOT c.enabled THEN 'disabled' ELSE h.state END, h.node, h.last_error, h.codec, "      \
   "h.width, h.height, h.fps, h.bitrate_bps, h.reconnects, "                                        \
   "to_char(h.state_since_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "               \
-  "to_char(h.last_frame_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "              \
+  "to_char(h.last_frame_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "                \
   "h.recording_state, h.recording_error, c.retention_days"
 
 void

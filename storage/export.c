@@ -17,6 +17,7 @@
 #include <libavutil/avstring.h>
 
 #include "db.h"
+#include "json_build.h"
 #include "footage.h"
 #include "timeutil.h"
 
@@ -567,40 +568,14 @@ typedef struct {
 } export_facts_t;
 
 static void
-add_time(JsonBuilder *b, const char *key, gint64 us)
-{
-  char *iso = cw_time_format(us);
-  json_builder_set_member_name(b, key);
-  json_builder_add_string_value(b, iso);
-  g_free(iso);
-}
-
-static void
 add_range(JsonBuilder *b, const char *key, gint64 from, gint64 to)
 {
   if (key)
     json_builder_set_member_name(b, key);
   json_builder_begin_object(b);
-  add_time(b, "from", from);
-  add_time(b, "to", to);
+  cw_json_member_time(b, "from", from);
+  cw_json_member_time(b, "to", to);
   json_builder_end_object(b);
-}
-
-static void
-add_string(JsonBuilder *b, const char *key, const char *value)
-{
-  json_builder_set_member_name(b, key);
-  if (value)
-    json_builder_add_string_value(b, value);
-  else
-    json_builder_add_null_value(b);
-}
-
-static void
-add_int(JsonBuilder *b, const char *key, gint64 value)
-{
-  json_builder_set_member_name(b, key);
-  json_builder_add_int_value(b, value);
 }
 
 /* Gaps of the index that fall inside what the clip shows. */
@@ -628,13 +603,13 @@ add_segments(JsonBuilder *b, const remux_t *x, const hasher_t *h)
       continue; /* read, but nothing of it is in the clip */
     const cw_segment_row_t *r = x->footage->segments->pdata[i];
     json_builder_begin_object(b);
-    add_string(b, "path", r->info.path);
-    add_string(b, "node", r->node);
-    add_time(b, "start", r->info.start_us);
-    add_time(b, "end", r->info.end_us);
-    add_int(b, "bytes", h->bytes[i]);
-    add_string(b, "sha256", h->sha[i]);
-    add_int(b, "frames", x->seg_frames[i]);
+    cw_json_member_string(b, "path", r->info.path);
+    cw_json_member_string(b, "node", r->node);
+    cw_json_member_time(b, "start", r->info.start_us);
+    cw_json_member_time(b, "end", r->info.end_us);
+    cw_json_member_int(b, "bytes", h->bytes[i]);
+    cw_json_member_string(b, "sha256", h->sha[i]);
+    cw_json_member_int(b, "frames", x->seg_frames[i]);
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
@@ -646,11 +621,11 @@ manifest_text(const remux_t *x, const hasher_t *h, const export_facts_t *facts)
   const cw_export_request_t *req = x->req;
   JsonBuilder *b = json_builder_new();
   json_builder_begin_object(b);
-  add_int(b, "format_version", EXPORT_FORMAT_VERSION);
+  cw_json_member_int(b, "format_version", EXPORT_FORMAT_VERSION);
   json_builder_set_member_name(b, "camera");
   json_builder_begin_object(b);
-  add_int(b, "id", req->camera_id);
-  add_string(b, "name", facts->camera_name);
+  cw_json_member_int(b, "id", req->camera_id);
+  cw_json_member_string(b, "name", facts->camera_name);
   json_builder_end_object(b);
   add_range(b, "requested", req->from_us, req->to_us);
   add_range(b, "actual", x->base_us, x->last_pts);
@@ -659,20 +634,20 @@ manifest_text(const remux_t *x, const hasher_t *h, const export_facts_t *facts)
   json_builder_set_member_name(b, "clip");
   json_builder_begin_object(b);
   char *file = g_path_get_basename(req->out_path);
-  add_string(b, "file", file);
+  cw_json_member_string(b, "file", file);
   g_free(file);
-  add_int(b, "bytes", facts->clip_bytes);
-  add_string(b, "sha256", facts->clip_sha);
-  add_string(b, "codec", codec_label(x->codec_id));
-  add_int(b, "width", x->width);
-  add_int(b, "height", x->height);
-  add_int(b, "frames", x->frames);
+  cw_json_member_int(b, "bytes", facts->clip_bytes);
+  cw_json_member_string(b, "sha256", facts->clip_sha);
+  cw_json_member_string(b, "codec", codec_label(x->codec_id));
+  cw_json_member_int(b, "width", x->width);
+  cw_json_member_int(b, "height", x->height);
+  cw_json_member_int(b, "frames", x->frames);
   json_builder_end_object(b);
-  add_string(b, "exported_by", req->user);
-  add_string(b, "exported_at", facts->exported_at);
-  add_string(b, "case", req->case_id);
-  add_string(b, "reason", req->reason);
-  add_string(b, "export_id", facts->export_id);
+  cw_json_member_string(b, "exported_by", req->user);
+  cw_json_member_string(b, "exported_at", facts->exported_at);
+  cw_json_member_string(b, "case", req->case_id);
+  cw_json_member_string(b, "reason", req->reason);
+  cw_json_member_string(b, "export_id", facts->export_id);
   json_builder_end_object(b);
   JsonNode *root = json_builder_get_root(b);
   JsonGenerator *gen = json_generator_new();

@@ -12,6 +12,7 @@
 #include <json-glib/json-glib.h>
 
 #include "db.h"
+#include "json_build.h"
 #include "timeutil.h"
 
 /* The columns read_row() expects, over a segments row aliased s. */
@@ -70,22 +71,6 @@ read_rows(const PGresult *res)
 
 /* ---- adding ------------------------------------------------------------ */
 
-static void
-add_member_time(JsonBuilder *b, const char *name, gint64 us)
-{
-  char *text = cw_time_format(us);
-  json_builder_set_member_name(b, name);
-  json_builder_add_string_value(b, text);
-  g_free(text);
-}
-
-static void
-add_member_int(JsonBuilder *b, const char *name, gint64 v)
-{
-  json_builder_set_member_name(b, name);
-  json_builder_add_int_value(b, v);
-}
-
 /* 0 is "unknown" in C and NULL in the table. */
 static void
 add_member_dim(JsonBuilder *b, const char *name, int v)
@@ -126,14 +111,14 @@ segments_json(const char *node, const cw_segment_info_t *const *segments, guint 
   for (guint i = 0; i < n; i++) {
     const cw_segment_info_t *s = segments[i];
     json_builder_begin_object(b);
-    add_member_int(b, "camera_id", s->camera_id);
-    add_member_time(b, "start_time", s->start_us);
-    add_member_time(b, "end_time", s->end_us);
+    cw_json_member_int(b, "camera_id", s->camera_id);
+    cw_json_member_time(b, "start_time", s->start_us);
+    cw_json_member_time(b, "end_time", s->end_us);
     json_builder_set_member_name(b, "node");
     json_builder_add_string_value(b, node);
     json_builder_set_member_name(b, "path");
     json_builder_add_string_value(b, s->path);
-    add_member_int(b, "bytes", s->bytes);
+    cw_json_member_int(b, "bytes", s->bytes);
     json_builder_set_member_name(b, "codec");
     json_builder_add_string_value(b, cw_codec_name(s->codec));
     add_member_dim(b, "width", s->width);
@@ -143,11 +128,7 @@ segments_json(const char *node, const cw_segment_info_t *const *segments, guint 
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
-  JsonNode *root = json_builder_get_root(b);
-  char *text = json_to_string(root, FALSE);
-  json_node_unref(root);
-  g_object_unref(b);
-  return text;
+  return cw_json_builder_finish(b);
 }
 
 int
@@ -297,9 +278,9 @@ cw_footage_to_json(const cw_footage_t *f)
 {
   JsonBuilder *b = json_builder_new();
   json_builder_begin_object(b);
-  add_member_int(b, "camera_id", f->camera_id);
-  add_member_time(b, "from", f->from_us);
-  add_member_time(b, "to", f->to_us);
+  cw_json_member_int(b, "camera_id", f->camera_id);
+  cw_json_member_time(b, "from", f->from_us);
+  cw_json_member_time(b, "to", f->to_us);
   json_builder_set_member_name(b, "covered_seconds");
   json_builder_add_double_value(b, (double)f->covered_us / G_USEC_PER_SEC);
   json_builder_set_member_name(b, "segments");
@@ -307,13 +288,13 @@ cw_footage_to_json(const cw_footage_t *f)
   for (guint i = 0; i < f->segments->len; i++) {
     const cw_segment_row_t *r = f->segments->pdata[i];
     json_builder_begin_object(b);
-    add_member_time(b, "start", r->info.start_us);
-    add_member_time(b, "end", r->info.end_us);
+    cw_json_member_time(b, "start", r->info.start_us);
+    cw_json_member_time(b, "end", r->info.end_us);
     json_builder_set_member_name(b, "node");
     json_builder_add_string_value(b, r->node);
     json_builder_set_member_name(b, "path");
     json_builder_add_string_value(b, r->info.path);
-    add_member_int(b, "bytes", r->info.bytes);
+    cw_json_member_int(b, "bytes", r->info.bytes);
     json_builder_set_member_name(b, "codec");
     json_builder_add_string_value(b, cw_codec_name(r->info.codec));
     add_member_dim(b, "width", r->info.width);
@@ -328,17 +309,13 @@ cw_footage_to_json(const cw_footage_t *f)
   for (guint i = 0; i < f->gaps->len; i++) {
     const cw_time_range_t *g = &g_array_index(f->gaps, cw_time_range_t, i);
     json_builder_begin_object(b);
-    add_member_time(b, "from", g->from_us);
-    add_member_time(b, "to", g->to_us);
+    cw_json_member_time(b, "from", g->from_us);
+    cw_json_member_time(b, "to", g->to_us);
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
   json_builder_end_object(b);
-  JsonNode *root = json_builder_get_root(b);
-  char *text = json_to_string(root, FALSE);
-  json_node_unref(root);
-  g_object_unref(b);
-  return text;
+  return cw_json_builder_finish(b);
 }
 
 /* ---- what the recorder and retention ask -------------------------------- */

@@ -6,6 +6,7 @@
 #include <json-glib/json-glib.h>
 
 #include "db.h"
+#include "json_build.h"
 
 void
 cw_camera_source_free(cw_camera_source_t *s)
@@ -62,31 +63,21 @@ cw_ingest_store_load(PGconn *conn, const cw_secret_key_t *key, GPtrArray **out, 
   return 0;
 }
 
+/* A time never set (0) is null. */
 static void
 add_time(JsonBuilder *b, const char *name, gint64 us)
 {
-  json_builder_set_member_name(b, name);
-  if (us <= 0) {
-    json_builder_add_null_value(b);
-    return;
-  }
-  GDateTime *t = g_date_time_new_from_unix_utc(us / G_USEC_PER_SEC);
-  GDateTime *precise = g_date_time_add(t, us % G_USEC_PER_SEC);
-  char *text = g_date_time_format_iso8601(precise);
-  json_builder_add_string_value(b, text);
-  g_free(text);
-  g_date_time_unref(precise);
-  g_date_time_unref(t);
+  if (us > 0)
+    cw_json_member_time(b, name, us);
+  else
+    cw_json_member_string(b, name, NULL);
 }
 
+/* An empty text is null too. */
 static void
 add_string(JsonBuilder *b, const char *name, const char *value)
 {
-  json_builder_set_member_name(b, name);
-  if (value && *value)
-    json_builder_add_string_value(b, value);
-  else
-    json_builder_add_null_value(b);
+  cw_json_member_string(b, name, value && *value ? value : NULL);
 }
 
 int
@@ -131,10 +122,7 @@ cw_ingest_store_write_health(PGconn *conn, const char *node, const cw_camera_hea
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
-  JsonNode *root = json_builder_get_root(b);
-  char *text = json_to_string(root, FALSE);
-  json_node_unref(root);
-  g_object_unref(b);
+  char *text = cw_json_builder_finish(b);
 
   const char *params[] = {text};
   PGresult *res = PQexecParams(

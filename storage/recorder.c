@@ -22,6 +22,11 @@
 /* Holds a whole moof while movenc patches its box sizes in place (it seeks
  * back inside this buffer; the output itself cannot seek). */
 #define AVIO_BUF_SIZE 32768
+/* A sleeping writer is woken by the queue only past this many bytes;
+ * otherwise it wakes by itself every WAKE_US and takes what came. One futex
+ * call per unit (25 a second per camera) cost more than the muxing. */
+#define WAKE_BYTES (256 * 1024)
+#define WAKE_US (20 * 1000)
 #define WRITERS_MAX 64
 #define RING_MIN 64
 /* A rollover start taken from the previous segment's end as long as that
@@ -774,7 +779,8 @@ writer_main(gpointer data)
       if (w->stop)
         break;
       w->sleeping = TRUE;
-      g_cond_wait_until(&w->cond, &w->lock, w->next_sweep);
+      g_cond_wait_until(&w->cond, &w->lock,
+                        MIN(w->next_sweep, g_get_monotonic_time() + WAKE_US));
       w->sleeping = FALSE;
       if (w->count == 0 && g_get_monotonic_time() >= w->next_sweep) {
         g_mutex_unlock(&w->lock);
@@ -860,7 +866,7 @@ cw_recorder_push(void *recorder, cw_access_unit_t *au)
   w->queued += cost;
   w->queued_max = MAX(w->queued_max, w->queued);
   /* Signalling costs a futex call; only a sleeping writer needs it. */
-  if (w->sleeping)
+  if (w->sleeping && w->queued >= MIN(WAKE_BYTES, r->o.queue_bytes / 2))
     g_cond_signal(&w->cond);
   g_mutex_unlock(&w->lock);
 }

@@ -65,9 +65,9 @@ cw_segment_relpath(gint64 camera_id, gint64 start_us)
   char *hour = g_date_time_format(t, "%H");
   char *stamp = g_date_time_format(t, "%Y%m%dT%H%M%S");
   g_date_time_unref(t);
-  char *out = g_strdup_printf("%" G_GINT64_FORMAT "/%s/%s/%" G_GINT64_FORMAT "-%s.%03dZ.mp4",
-                              camera_id, day, hour, camera_id, stamp,
-                              (int)((start_us % G_USEC_PER_SEC) / 1000));
+  char *out =
+      g_strdup_printf("%" G_GINT64_FORMAT "/%s/%s/%" G_GINT64_FORMAT "-%s.%03dZ.mp4", camera_id,
+                      day, hour, camera_id, stamp, (int)((start_us % G_USEC_PER_SEC) / 1000));
   g_free(day);
   g_free(hour);
   g_free(stamp);
@@ -81,8 +81,8 @@ cw_segment_relpath_parse(const char *relpath, gint64 *camera_id, gint64 *start_u
   base = base ? base + 1 : relpath;
   gint64 cam;
   int y, mo, d, h, mi, s, ms, used = 0;
-  if (sscanf(base, "%" G_GINT64_FORMAT "-%4d%2d%2dT%2d%2d%2d.%3dZ.mp4%n", &cam, &y, &mo, &d, &h, &mi,
-             &s, &ms, &used) != 8 ||
+  if (sscanf(base, "%" G_GINT64_FORMAT "-%4d%2d%2dT%2d%2d%2d.%3dZ.mp4%n", &cam, &y, &mo, &d, &h,
+             &mi, &s, &ms, &used) != 8 ||
       used == 0 || cam <= 0)
     return -EINVAL;
   const char *rest = base + used;
