@@ -153,8 +153,11 @@ say "node (citywatchd)"
 start_once citywatchd "$root/build/daemon/citywatchd" -c "$conf"
 # The node reports health every few seconds: wait for the demo cameras.
 for _ in $(seq 1 30); do
-  playing=$("$cwctl" -c "$conf" status --json | sed -n 's/.*"playing" : \([0-9]*\).*/\1/p')
-  [ "${playing:-0}" -ge "${#demo_cameras[@]}" ] && break
+  status_json=$("$cwctl" -c "$conf" status --json)
+  playing=$(printf '%s\n' "$status_json" | sed -n 's/.*"playing" : \([0-9]*\).*/\1/p')
+  stale=$(printf '%s\n' "$status_json" | sed -n 's/.*"stale_reports" : \([0-9]*\).*/\1/p')
+  # Rows left by an earlier run say "playing" too: only fresh reports count.
+  [ "${playing:-0}" -ge "${#demo_cameras[@]}" ] && [ "${stale:-1}" = 0 ] && break
   sleep 1
 done
 "$cwctl" -c "$conf" status
