@@ -101,7 +101,8 @@ static void
 print_gap(const cw_time_range_t *g)
 {
   char *from = cw_time_format(g->from_us), *to = cw_time_format(g->to_us);
-  printf("GAP      %s  %s  %9.1f s\n", from, to, (double)(g->to_us - g->from_us) / G_USEC_PER_SEC);
+  printf("GAP      %s  %s  %9.1f s%s\n", from, to, (double)(g->to_us - g->from_us) / G_USEC_PER_SEC,
+         g->open ? "  (recording now: the newest part is in the segment still open)" : "");
   g_free(from);
   g_free(to);
 }

@@ -194,7 +194,7 @@ camera_known(PGconn *conn, const char *camera, gboolean *known, cw_error_t *err)
 static void
 add_gap(GArray *gaps, gint64 from, gint64 to)
 {
-  cw_time_range_t g = {from, to};
+  cw_time_range_t g = {.from_us = from, .to_us = to};
   g_array_append_val(gaps, g);
 }
 
@@ -224,6 +224,31 @@ compute_gaps(cw_footage_t *f)
   gint64 tail = f->to_us - cursor;
   if (tail > 0 && (tail >= CW_FOOTAGE_GAP_TOLERANCE_US || f->segments->len == 0))
     add_gap(f->gaps, cursor, f->to_us);
+}
+
+/* Health older than this is a node that stopped reporting, not a camera
+ * being recorded. */
+#define RECORDING_FRESH "30 seconds"
+
+static int
+mark_open_gap(PGconn *conn, const char *camera, cw_footage_t *f, cw_error_t *err)
+{
+  if (f->gaps->len == 0)
+    return 0;
+  cw_time_range_t *last = &g_array_index(f->gaps, cw_time_range_t, f->gaps->len - 1);
+  if (last->to_us != f->to_us)
+    return 0;
+  const char *params[] = {camera};
+  PGresult *res = PQexecParams(conn,
+                               "SELECT 1 FROM camera_health WHERE camera_id = $1::bigint"
+                               " AND recording_state = 'recording'"
+                               " AND updated_at > now() - interval '" RECORDING_FRESH "'",
+                               1, NULL, params, NULL, NULL, 0);
+  int rc = cw_db_check(conn, res, PGRES_TUPLES_OK, err);
+  if (rc == 0)
+    last->open = PQntuples(res) > 0;
+  PQclear(res);
+  return rc;
 }
 
 int
@@ -264,7 +289,11 @@ cw_footage_find(PGconn *conn, gint64 camera_id, gint64 from_us, gint64 to_us, cw
     f->segments = read_rows(res);
     f->gaps = g_array_new(FALSE, FALSE, sizeof(cw_time_range_t));
     compute_gaps(f);
-    *out = f;
+    rc = mark_open_gap(conn, camera, f, err);
+    if (rc == 0)
+      *out = f;
+    else
+      cw_footage_free(f);
   }
   PQclear(res);
   g_free(scan_from);
@@ -311,6 +340,8 @@ cw_footage_to_json(const cw_footage_t *f)
     json_builder_begin_object(b);
     cw_json_member_time(b, "from", g->from_us);
     cw_json_member_time(b, "to", g->to_us);
+    json_builder_set_member_name(b, "open");
+    json_builder_add_boolean_value(b, g->open);
     json_builder_end_object(b);
   }
   json_builder_end_array(b);

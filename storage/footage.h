@@ -23,6 +23,10 @@ void cw_segment_row_free(gpointer row);
 
 typedef struct {
   gint64 from_us, to_us;
+  /* A gap at the end of the range while the camera is being recorded now:
+   * its newest part may be in the segment still open, which is indexed
+   * when it closes. */
+  gboolean open;
 } cw_time_range_t;
 
 typedef struct {
@@ -44,7 +48,7 @@ int cw_footage_find(PGconn *conn, gint64 camera_id, gint64 from_us, gint64 to_us
                     cw_footage_t **out, cw_error_t *err);
 /* {"camera_id":..,"from":"ISO","to":"ISO","covered_seconds":..,
  *  "segments":[{"start":..,"end":..,"node":..,"path":..,"bytes":..,"codec":..,
- *  "width":..,"height":..,"repaired":..}],"gaps":[{"from":..,"to":..}]}
+ *  "width":..,"height":..,"repaired":..}],"gaps":[{"from":..,"to":..,"open":..}]}
  * A new string. */
 char *cw_footage_to_json(const cw_footage_t *f);
 void cw_footage_free(cw_footage_t *f);

@@ -44,11 +44,11 @@ id264=$(sql "SELECT id FROM cameras WHERE name = 'cam264'")
 id265=$(sql "SELECT id FROM cameras WHERE name = 'cam265'")
 
 footage=$CW_TMP/footage
-# write_conf ROOT QUOTA
+# write_conf ROOT QUOTA [NODE]
 write_conf() {
   cat >"$CW_TMP/node.conf" <<CONF
 [node]
-name = rec-node
+name = ${3:-rec-node}
 [ingest]
 workers = 1
 health_interval = 0.5
@@ -110,6 +110,11 @@ wait_sql "SELECT (SELECT count(*) FROM segments WHERE camera_id = $id264) >= 3
   "three segments of each camera indexed"
 expect_eq "rows of this node" "$(sql 'SELECT count(*) FROM segments')" \
   "$(sql "SELECT count(*) FROM segments WHERE node = 'rec-node'")"
+# Up to now: the newest seconds are in a segment still open, and find says so.
+expect_ok "$CWCTL" footage find --camera cam264 --from "$(date -u -d '-5 min' +%Y-%m-%dT%H:%M:%SZ)" \
+  --to "$(date -u -d '+2 sec' +%Y-%m-%dT%H:%M:%SZ)" --json
+expect_json 'd["gaps"][-1]["open"] is True and all(not g["open"] for g in d["gaps"][:-1])' \
+  "the gap up to now is marked open while the camera records"
 stop_daemon
 check_footage "$footage"
 expect_json 'all(v == 0 for v in d["gaps"].values())' "one run leaves no gap between segments"
@@ -211,12 +216,30 @@ check_footage "$footage"
 # --- full disk --------------------------------------------------------------
 small=$CW_TMP/small
 mkdir -p "$small"
-if ! mount -t tmpfs -o size=3m tmpfs "$small" 2>/dev/null; then
+if ! mount -t tmpfs -o size=2m tmpfs "$small" 2>/dev/null; then
   small=
-  echo "skipping the full-disk part: cannot mount a tmpfs here (needs root)" >&2
+  echo "skipping the share-quota and full-disk parts: cannot mount a tmpfs here (needs root)" >&2
   done_ok
   exit 0
 fi
+# A quota as a share of the filesystem: half of a 2 MiB tmpfs. Another node
+# name, so only this folder's footage counts.
+write_conf "$small/footage" 50% pct-node
+start_daemon
+wait_sql "SELECT count(*) >= 2 FROM segments WHERE node = 'pct-node'" 20 "recording on the tmpfs"
+first_pct=$(sql "SELECT path FROM segments WHERE node = 'pct-node' ORDER BY start_time LIMIT 1")
+wait_sql "SELECT count(*) = 0 FROM segments WHERE path = '$first_pct'" 40 \
+  "the oldest segment deleted once footage passes 50% of the filesystem"
+expect_eq "footage within 50% of 2 MiB (plus the segments still open)" "t" \
+  "$(sql "SELECT sum(bytes) <= 1048576 + 2 * max(bytes) FROM segments WHERE node = 'pct-node'")"
+stop_daemon
+sql "SELECT coalesce(json_agg(s), '[]') FROM segments s WHERE node = 'pct-node'" >"$CW_TMP/rows.json"
+OUT=$(python3 "$here/footage_check.py" "$small/footage" <"$CW_TMP/rows.json")
+expect_json 'd["missing"] == [] and d["bad"] == [] and d["partial"] == [] and d["unindexed"] == []' \
+  "the share quota leaves every row with its file and no file without its row"
+umount "$small"
+mount -t tmpfs -o size=3m tmpfs "$small"
+
 # Leave about 600 KiB: a few segments, then no space.
 avail=$(df --output=avail -k "$small" | tail -1)
 fallocate -l $(((avail - 600) * 1024)) "$small/filler" 2>/dev/null ||
