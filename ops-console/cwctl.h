@@ -41,6 +41,9 @@ int cwctl_camera(cwctl_t *ctl, const char *verb, int argc, char **argv);
 int cwctl_user(cwctl_t *ctl, const char *verb, int argc, char **argv);
 int cwctl_db_cmd(cwctl_t *ctl, const char *verb, int argc, char **argv);
 int cwctl_audit(cwctl_t *ctl, const char *verb, int argc, char **argv);
+/* --camera: an id, or a name looked up in the registry (a removed
+ * camera's footage is still reached by its id). err is prefixed "--camera". */
+int cwctl_camera_id(PGconn *conn, const char *text, gint64 *id, cw_error_t *err);
 /* footage find|hold|release (cwctl_footage.c) hands export and verify to
  * cwctl_export.c. */
 int cwctl_footage(cwctl_t *ctl, const char *verb, int argc, char **argv);

@@ -25,7 +25,8 @@
 
 typedef struct {
   char *as, *from, *to, *case_id, *reason, *out, *token_file;
-  gint64 camera;
+  char *camera_text; /* --camera as given */
+  gint64 camera;     /* resolved once the database is open */
   gboolean force, json;
   gint64 from_us, to_us;
 } export_flags_t;
@@ -34,6 +35,7 @@ static void
 export_flags_clear(export_flags_t *f)
 {
   g_free(f->as);
+  g_free(f->camera_text);
   g_free(f->from);
   g_free(f->to);
   g_free(f->case_id);
@@ -63,8 +65,8 @@ check_flags(export_flags_t *f)
             g_utf8_strlen(f->case_id, -1) > 128 ? 128 : 2000);
     return FALSE;
   }
-  if (f->camera <= 0) {
-    fprintf(stderr, "cwctl: --camera: required (a camera id, as `cwctl camera list` shows)\n");
+  if (!f->camera_text || !*f->camera_text) {
+    fprintf(stderr, "cwctl: --camera: required (an id or a name, as `cwctl camera list` shows)\n");
     return FALSE;
   }
   cw_error_t err;
@@ -365,7 +367,7 @@ cwctl_footage_export(cwctl_t *ctl, int argc, char **argv)
   GOptionEntry entries[] = {
       {"as", 0, 0, G_OPTION_ARG_STRING, &f.as,
        "The investigator exporting (password on standard input, or a token)", "USER"},
-      {"camera", 0, 0, G_OPTION_ARG_INT64, &f.camera, "Camera id", "N"},
+      {"camera", 0, 0, G_OPTION_ARG_STRING, &f.camera_text, "Camera id or name", "N"},
       {"from", 0, 0, G_OPTION_ARG_STRING, &f.from, "Start, ISO 8601 with a zone", "T"},
       {"to", 0, 0, G_OPTION_ARG_STRING, &f.to, "End (exclusive), ISO 8601 with a zone", "T"},
       {"case", 0, 0, G_OPTION_ARG_STRING, &f.case_id, "Case reference", "CASE"},
@@ -395,6 +397,10 @@ cwctl_footage_export(cwctl_t *ctl, int argc, char **argv)
   PGconn *conn = cwctl_db(ctl);
   if (!conn)
     goto out;
+  if (cwctl_camera_id(conn, f.camera_text, &f.camera, &err) < 0) {
+    rc = cwctl_fail(&err);
+    goto out;
+  }
   int arc = authenticate(conn, &f, &who, &r, &err);
   if (arc == -EACCES) {
     fprintf(stderr, "cwctl: --as: %s\n", r.why);

@@ -74,10 +74,8 @@ check_range(footage_flags_t *f)
   return TRUE;
 }
 
-/* A camera by id, or by name through the registry. A removed camera's
- * footage is still reached by its id. */
-static int
-camera_id(PGconn *conn, const char *text, gint64 *id, cw_error_t *err)
+int
+cwctl_camera_id(PGconn *conn, const char *text, gint64 *id, cw_error_t *err)
 {
   guint64 v = 0;
   if (g_ascii_string_to_unsigned(text, 10, 1, G_MAXINT64, &v, NULL)) {
@@ -175,7 +173,7 @@ cmd_find(cwctl_t *ctl, int argc, char **argv)
   gint64 id = 0;
   if (!conn)
     goto out;
-  if (camera_id(conn, f.camera, &id, &err) < 0 ||
+  if (cwctl_camera_id(conn, f.camera, &id, &err) < 0 ||
       cw_footage_find(conn, id, f.from_us, f.to_us, &footage, &err) < 0) {
     rc = cwctl_fail(&err);
     goto out;
@@ -221,7 +219,7 @@ cmd_hold_or_release(cwctl_t *ctl, gboolean hold, int argc, char **argv)
   if (!conn)
     goto out;
   actor = cw_audit_cli_actor();
-  if (camera_id(conn, f.camera, &id, &err) < 0 ||
+  if (cwctl_camera_id(conn, f.camera, &id, &err) < 0 ||
       (hold ? cw_footage_hold(conn, id, f.from_us, f.to_us, f.case_id, actor, &hold_id, &err)
             : cw_footage_release(conn, id, f.from_us, f.to_us, f.case_id, actor, &released, &err)) <
           0) {
@@ -288,7 +286,7 @@ cmd_retention(cwctl_t *ctl, int argc, char **argv)
   if (!conn)
     goto out;
   actor = cw_audit_cli_actor();
-  if (camera_id(conn, f.camera, &id, &err) < 0 ||
+  if (cwctl_camera_id(conn, f.camera, &id, &err) < 0 ||
       cw_footage_set_retention(conn, id, days, actor, &err) < 0) {
     rc = cwctl_fail(&err);
     goto out;

@@ -138,6 +138,30 @@ expect_json "len(d['segments']) == $(segments_of "$id264")" "find lists every se
 expect_json "len(d['gaps']) == 1 and abs(d['covered_seconds'] - $(sql "SELECT extract(epoch FROM sum(end_time - start_time)) FROM segments WHERE camera_id = $id264")) < 0.1" \
   "find reports the 10 s before recording began as the one gap"
 
+# --- evidence export of what the recorder wrote ---------------------------
+# Across a segment boundary, for both codecs: one clip starting on a
+# keyframe, whole, verified against its manifest and the database.
+printf 'Investigator-pw-1\n' >"$CW_TMP/invpw"
+expect_ok "$CWCTL" user add inv --role investigator <"$CW_TMP/invpw"
+for cam in cam264 cam265; do
+  cid=$(sql "SELECT id FROM cameras WHERE name = '$cam'")
+  b_from=$(sql "SELECT to_char((start_time - interval '1.5 s') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM segments WHERE camera_id = $cid ORDER BY start_time OFFSET 1 LIMIT 1")
+  b_to=$(sql "SELECT to_char((start_time + interval '1.5 s') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM segments WHERE camera_id = $cid ORDER BY start_time OFFSET 1 LIMIT 1")
+  expect_ok "$CWCTL" -c "$CW_TMP/node.conf" footage export --as inv --camera "$cam" --from "$b_from" \
+    --to "$b_to" --case CASE-9 --reason "recorder output" -o "$CW_TMP/$cam.mp4" <"$CW_TMP/invpw"
+  expect_ok "$CWCTL" footage verify "$CW_TMP/$cam.mp4"
+  run ffmpeg -v error -i "$CW_TMP/$cam.mp4" -f null -
+  [ "$RC" = 0 ] && [ -z "$ERR" ] || fail "the $cam clip does not decode cleanly"
+  _cw_pass
+  run ffprobe -v error -select_streams v:0 -show_packets -show_entries packet=flags \
+    -of csv=p=0 "$CW_TMP/$cam.mp4"
+  expect_eq "$cam clip starts on a keyframe" "K" "$(printf '%s\n' "$OUT" | head -1 | cut -c1)"
+  # 3 s asked; the start moves back to the keyframe before (at most 1 s).
+  frames=$(printf '%s\n' "$OUT" | wc -l)
+  [ "$frames" -ge 75 ] && [ "$frames" -le 101 ] || fail "$cam clip has $frames frames, expected 75..101"
+  _cw_pass
+done
+
 # --- kill -9 mid-segment --------------------------------------------------
 before=$(segments_of "$id264")
 start_daemon
