@@ -17,12 +17,12 @@
 #include <libavutil/avstring.h>
 
 #include "db.h"
+#include "export_priv.h"
 #include "json_build.h"
 #include "footage.h"
 #include "timeutil.h"
 
 #define EXPORT_FORMAT_VERSION 1
-#define HASH_CHUNK (1 << 20)
 
 static const AVRational us_q = {1, G_USEC_PER_SEC};
 
@@ -30,106 +30,6 @@ char *
 cw_export_manifest_path(const char *clip_path)
 {
   return g_strconcat(clip_path, ".manifest.json", NULL);
-}
-
-/* ---- SHA-256 of files ------------------------------------------------- */
-
-/* SHA-256 (hex) and size of a whole file. cancel (may be NULL) stops it
- * early with -ECANCELED. */
-static int
-file_sha256(const char *path, const gint *cancel, char **hex, gint64 *bytes, cw_error_t *err)
-{
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    int e = errno;
-    return cw_error_set(err, -e, "%s: %s", path, g_strerror(e));
-  }
-  GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
-  guint8 *buf = g_malloc(HASH_CHUNK);
-  gint64 total = 0;
-  int rc = 0;
-  for (;;) {
-    if (cancel && g_atomic_int_get(cancel)) {
-      rc = -ECANCELED;
-      break;
-    }
-    ssize_t n = read(fd, buf, HASH_CHUNK);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      int e = errno;
-      rc = cw_error_set(err, -e, "%s: read: %s", path, g_strerror(e));
-      break;
-    }
-    if (n == 0)
-      break;
-    g_checksum_update(sum, buf, n);
-    total += n;
-  }
-  if (rc == 0) {
-    *hex = g_strdup(g_checksum_get_string(sum));
-    *bytes = total;
-  }
-  g_free(buf);
-  g_checksum_free(sum);
-  close(fd);
-  return rc;
-}
-
-/* Source files are hashed on a thread of their own while the main thread
- * remuxes them: the two passes over the same bytes then overlap (and the
- * second finds them in the page cache). */
-typedef struct {
-  GPtrArray *paths; /* char*, absolute */
-  char **sha;       /* per path, NULL until hashed */
-  gint64 *bytes;
-  cw_error_t err;
-  int rc;
-  gint cancel;
-  GThread *thread;
-} hasher_t;
-
-static gpointer
-hasher_main(gpointer data)
-{
-  hasher_t *h = data;
-  for (guint i = 0; i < h->paths->len && h->rc == 0; i++)
-    h->rc = file_sha256(h->paths->pdata[i], &h->cancel, &h->sha[i], &h->bytes[i], &h->err);
-  return NULL;
-}
-
-static void
-hasher_start(hasher_t *h, GPtrArray *paths)
-{
-  memset(h, 0, sizeof *h);
-  h->paths = paths;
-  h->sha = g_new0(char *, paths->len);
-  h->bytes = g_new0(gint64, paths->len);
-  h->thread = g_thread_new("cw-export-hash", hasher_main, h);
-}
-
-/* Waits for the thread (asking it to stop first when cancel is set). */
-static int
-hasher_join(hasher_t *h, gboolean cancel, cw_error_t *err)
-{
-  if (!h->thread)
-    return 0;
-  if (cancel)
-    g_atomic_int_set(&h->cancel, 1);
-  g_thread_join(h->thread);
-  h->thread = NULL;
-  if (h->rc < 0 && !cancel && err)
-    *err = h->err;
-  return cancel ? 0 : h->rc;
-}
-
-static void
-hasher_clear(hasher_t *h)
-{
-  for (guint i = 0; h->sha && i < h->paths->len; i++)
-    g_free(h->sha[i]);
-  g_free(h->sha);
-  g_free(h->bytes);
 }
 
 /* ---- the remux --------------------------------------------------------- */
@@ -809,8 +709,9 @@ write_outputs(remux_t *x, hasher_t *h, GPtrArray *paths, export_facts_t *facts, 
     return rc;
   avio_closep(&x->out->pb);
   if ((rc = fsync_path(fl->clip_tmp, FALSE, err)) < 0 ||
-      (rc = file_sha256(fl->clip_tmp, NULL, &facts->clip_sha, &facts->clip_bytes, err)) < 0 ||
-      (rc = hasher_join(h, FALSE, err)) < 0 || (rc = check_sizes(x, h, paths, err)) < 0)
+      (rc = cw_export_file_sha256(fl->clip_tmp, NULL, &facts->clip_sha, &facts->clip_bytes, err)) <
+          0 ||
+      (rc = cw_export_hasher_join(h, FALSE, err)) < 0 || (rc = check_sizes(x, h, paths, err)) < 0)
     return rc;
   *manifest = manifest_text(x, h, facts);
   if ((rc = write_file_synced(fl->manifest_tmp, *manifest, err)) < 0)
@@ -852,20 +753,20 @@ cw_export_run(PGconn *conn, const cw_export_request_t *req, char **manifest_json
   x.held = g_ptr_array_new_with_free_func(held_free);
   x.seg_frames = g_new0(gint64, x.footage->segments->len);
   paths = source_paths(req, x.footage);
-  hasher_start(&h, paths);
+  cw_export_hasher_start(&h, paths);
   facts.export_id = g_uuid_string_random();
   facts.exported_at = cw_time_format(g_get_real_time());
   if ((rc = write_outputs(&x, &h, paths, &facts, &fl, &manifest, err)) < 0)
     goto out;
   rc = record_export(conn, &x, &facts, manifest, err);
 out:
-  hasher_join(&h, TRUE, NULL);
+  cw_export_hasher_join(&h, TRUE, NULL);
   if (rc < 0)
     files_cleanup(req, &fl);
   if (rc == 0 && manifest_json)
     *manifest_json = g_steal_pointer(&manifest);
   remux_clear(&x);
-  hasher_clear(&h);
+  cw_export_hasher_clear(&h);
   if (paths)
     g_ptr_array_free(paths, TRUE);
   if (x.footage)
@@ -878,120 +779,5 @@ out:
   g_free(fl.manifest_path);
   g_free(fl.manifest_tmp);
   g_free(fl.clip_tmp);
-  return rc;
-}
-
-/* ---- cw_export_verify -------------------------------------------------- */
-
-typedef struct {
-  char *text;
-  JsonParser *parser;
-  const char *clip_sha, *export_id;
-  gint64 clip_bytes;
-} manifest_t;
-
-static int
-manifest_load(const char *path, manifest_t *m, cw_error_t *err)
-{
-  GError *gerr = NULL;
-  if (!g_file_get_contents(path, &m->text, NULL, &gerr)) {
-    int rc =
-        cw_error_set(err, gerr->code == G_FILE_ERROR_NOENT ? -ENOENT : -EIO, "%s", gerr->message);
-    g_error_free(gerr);
-    return rc;
-  }
-  m->parser = json_parser_new();
-  if (!json_parser_load_from_data(m->parser, m->text, -1, &gerr)) {
-    int rc = cw_error_set(err, -EBADMSG, "%s: not JSON: %s", path, gerr->message);
-    g_error_free(gerr);
-    return rc;
-  }
-  JsonNode *root = json_parser_get_root(m->parser);
-  JsonObject *o = JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
-  JsonObject *clip =
-      o && json_object_has_member(o, "clip") ? json_object_get_object_member(o, "clip") : NULL;
-  if (clip && json_object_has_member(clip, "sha256") && json_object_has_member(clip, "bytes")) {
-    m->clip_sha = json_object_get_string_member(clip, "sha256");
-    m->clip_bytes = json_object_get_int_member(clip, "bytes");
-  }
-  if (o && json_object_has_member(o, "export_id"))
-    m->export_id = json_object_get_string_member(o, "export_id");
-  if (!m->clip_sha || !m->export_id)
-    return cw_error_set(err, -EBADMSG,
-                        "%s: not an export manifest (clip.sha256, clip.bytes or export_id missing)",
-                        path);
-  return 0;
-}
-
-static void
-manifest_clear(manifest_t *m)
-{
-  g_free(m->text);
-  if (m->parser)
-    g_object_unref(m->parser);
-}
-
-static int
-verify_clip(const char *clip_path, const char *manifest_path, const manifest_t *m, cw_error_t *err)
-{
-  char *sha = NULL;
-  gint64 bytes = 0;
-  int rc = file_sha256(clip_path, NULL, &sha, &bytes, err);
-  if (rc < 0)
-    return rc;
-  if (strcmp(sha, m->clip_sha) != 0)
-    rc = cw_error_set(err, -EBADMSG,
-                      "%s: SHA-256 %s differs from %s in %s (%" G_GINT64_FORMAT
-                      " bytes, manifest says %" G_GINT64_FORMAT ")",
-                      clip_path, sha, m->clip_sha, manifest_path, bytes, m->clip_bytes);
-  else if (bytes != m->clip_bytes)
-    rc =
-        cw_error_set(err, -EBADMSG, "%s: %" G_GINT64_FORMAT " bytes, but %s says %" G_GINT64_FORMAT,
-                     clip_path, bytes, manifest_path, m->clip_bytes);
-  g_free(sha);
-  return rc;
-}
-
-/* The manifest must be the one written at export time: a forged manifest
- * naming a forged clip's hash has no such row. */
-static int
-verify_db(PGconn *conn, const char *manifest_path, const manifest_t *m, cw_error_t *err)
-{
-  const char *params[] = {m->export_id, m->text};
-  PGresult *res = PQexecParams(conn,
-                               "SELECT clip_sha256, manifest = $2::jsonb FROM footage_exports"
-                               " WHERE manifest->>'export_id' = $1",
-                               2, NULL, params, NULL, NULL, 0);
-  int rc = cw_db_check(conn, res, PGRES_TUPLES_OK, err);
-  if (rc < 0)
-    cw_error_prefix(err, "%s", manifest_path);
-  else if (PQntuples(res) == 0)
-    rc = cw_error_set(err, -EBADMSG, "%s: export %s is not recorded in footage_exports",
-                      manifest_path, m->export_id);
-  else if (strcmp(PQgetvalue(res, 0, 0), m->clip_sha) != 0)
-    rc = cw_error_set(err, -EBADMSG,
-                      "%s: clip SHA-256 %s differs from %s recorded for export %s in "
-                      "footage_exports",
-                      manifest_path, m->clip_sha, PQgetvalue(res, 0, 0), m->export_id);
-  else if (PQgetvalue(res, 0, 1)[0] != 't')
-    rc = cw_error_set(err, -EBADMSG,
-                      "%s: differs from the manifest recorded for export %s in footage_exports",
-                      manifest_path, m->export_id);
-  PQclear(res);
-  return rc;
-}
-
-int
-cw_export_verify(PGconn *conn, const char *clip_path, const char *manifest_path, cw_error_t *err)
-{
-  char *default_path = manifest_path ? NULL : cw_export_manifest_path(clip_path);
-  const char *mpath = manifest_path ? manifest_path : default_path;
-  manifest_t m = {0};
-  int rc;
-  if ((rc = manifest_load(mpath, &m, err)) == 0 &&
-      (rc = verify_clip(clip_path, mpath, &m, err)) == 0 && conn)
-    rc = verify_db(conn, mpath, &m, err);
-  manifest_clear(&m);
-  g_free(default_path);
   return rc;
 }
