@@ -13,6 +13,7 @@
 #include "db.h"
 #include "footage.h"
 #include "log.h"
+#include "timeutil.h"
 
 #define MOD "recording"
 /* Closed segments held while the database is away: at one a minute per
@@ -312,7 +313,7 @@ reconcile(cw_recording_t *rec)
 /* ---- retention and quota ---------------------------------------------- */
 
 static void
-remove_files(cw_recording_t *rec, GPtrArray *removed, gint64 *counter)
+remove_files(cw_recording_t *rec, GPtrArray *removed, gint64 *counter, const char *why)
 {
   gint64 bytes = 0;
   for (guint i = 0; i < removed->len; i++) {
@@ -333,6 +334,13 @@ remove_files(cw_recording_t *rec, GPtrArray *removed, gint64 *counter)
   *counter += removed->len;
   rec->stats.footage_bytes -= bytes;
   g_mutex_unlock(&rec->mu);
+  if (removed->len) {
+    const cw_segment_row_t *first = removed->pdata[0];
+    char *oldest = cw_time_format(first->info.start_us);
+    cw_log_info(MOD, "%s: deleted %u segments (%.1f MB), oldest from %s", why, removed->len,
+                (double)bytes / 1e6, oldest);
+    g_free(oldest);
+  }
 }
 
 static gint64
@@ -370,7 +378,7 @@ retention_pass(cw_recording_t *rec)
       db_lost(rec, "footage retention", &err);
       return FALSE;
     }
-    remove_files(rec, removed, &rec->stats.removed_retention);
+    remove_files(rec, removed, &rec->stats.removed_retention, "retention");
     guint n = removed->len;
     g_ptr_array_free(removed, TRUE);
     if (n < DELETE_BATCH)
@@ -394,7 +402,7 @@ retention_pass(cw_recording_t *rec)
     for (guint i = 0; i < removed->len; i++)
       want -= ((cw_segment_row_t *)removed->pdata[i])->info.bytes;
     guint n = removed->len;
-    remove_files(rec, removed, &rec->stats.removed_quota);
+    remove_files(rec, removed, &rec->stats.removed_quota, "quota");
     g_ptr_array_free(removed, TRUE);
     if (n == 0)
       break;
@@ -588,6 +596,8 @@ cw_recording_stop(cw_recording_t *rec)
 {
   if (!rec)
     return;
+  cw_recorder_stats_t rs;
+  cw_recorder_stats(rec->recorder, &rs);
   /* The recorder closes its segments first: they reach the keeper through
    * on_closed before it is told to stop. */
   cw_recorder_free(rec->recorder);
@@ -597,5 +607,14 @@ cw_recording_stop(cw_recording_t *rec)
   g_cond_signal(&rec->cond);
   g_mutex_unlock(&rec->mu);
   g_thread_join(rec->keeper);
+  cw_log_info(MOD,
+              "stopped: %" G_GINT64_FORMAT " segments closed, %" G_GINT64_FORMAT
+              " units dropped on a full queue, %" G_GINT64_FORMAT " write errors; %" G_GINT64_FORMAT
+              " segments indexed, %" G_GINT64_FORMAT
+              " left to the next start; deleted %" G_GINT64_FORMAT
+              " by retention, %" G_GINT64_FORMAT " by quota",
+              rs.segments_closed, rs.units_dropped_queue_full, rs.write_errors, rec->stats.indexed,
+              (gint64)g_queue_get_length(&rec->pending), rec->stats.removed_retention,
+              rec->stats.removed_quota);
   recording_free(rec);
 }

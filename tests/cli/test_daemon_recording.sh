@@ -202,6 +202,12 @@ sleep 3
 expect_eq "still within the quota while recording" "t" \
   "$(sql "SELECT sum(bytes) <= 1048576 + (SELECT max(bytes) * 2 FROM segments) FROM segments")"
 stop_daemon
+grep -q "recording: quota: deleted [0-9]* segments" "$CW_TMP/daemon.log" ||
+  fail "no log line says what the quota deleted"
+_cw_pass
+grep -q "recording: stopped: [0-9]* segments closed" "$CW_TMP/daemon.log" ||
+  fail "no summary line when recording stopped"
+_cw_pass
 check_footage "$footage"
 expect_eq "the held segment's file" "yes" "$([ -f "$footage/$oldest" ] && echo yes || echo no)"
 
