@@ -19,6 +19,7 @@ static const char usage_text[] =
     "  camera add|list|show|edit|rm|enable|disable|import\n"
     "  user add|list\n"
     "  footage find|export|verify|hold|release|retention\n"
+    "  alerts list|ack|resolve\n"
     "  audit verify                    check the audit log's hash chain\n"
     "  status                          cameras by state\n"
     "\n"
@@ -167,6 +168,8 @@ main(int argc, char **argv)
     rc = cwctl_user(&ctl, verb, n, rest);
   else if (strcmp(group, "db") == 0)
     rc = cwctl_db_cmd(&ctl, verb, n, rest);
+  else if (strcmp(group, "alerts") == 0)
+    rc = cwctl_alerts(&ctl, verb, n, rest);
   else if (strcmp(group, "footage") == 0)
     rc = cwctl_footage(&ctl, verb, n, rest);
   else if (strcmp(group, "audit") == 0)

@@ -49,6 +49,7 @@ int cwctl_camera_id(PGconn *conn, const char *text, gint64 *id, cw_error_t *err)
 int cwctl_footage(cwctl_t *ctl, const char *verb, int argc, char **argv);
 int cwctl_footage_export(cwctl_t *ctl, int argc, char **argv);
 int cwctl_footage_verify(cwctl_t *ctl, int argc, char **argv);
+int cwctl_alerts(cwctl_t *ctl, const char *verb, int argc, char **argv);
 /* `cwctl status` has no verb: argv still holds its options. */
 int cwctl_status(cwctl_t *ctl, int argc, char **argv);
 

@@ -1,0 +1,2 @@
+/* Being written (issue 5). */
+#include "event_store.h"
