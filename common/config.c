@@ -219,6 +219,34 @@ static const cw_config_key_t builtin_schema[] = {
         .dmax = 86400,
         .description = "Seconds between retention and quota passes.",
     },
+    {
+        .section = "events",
+        .key = "journal_dir",
+        .type = CW_CONFIG_STRING,
+        .def = "/var/lib/citywatch/events",
+        .description = "Folder of the event journal: events wait here, on the node's disk, "
+                       "until PostgreSQL has committed them.",
+    },
+    {
+        .section = "events",
+        .key = "journal_max_mb",
+        .type = CW_CONFIG_INT,
+        .def = "1024",
+        .min = 1,
+        .max = 1048576,
+        .description = "Mebibytes the journal may hold while the database is away; past 80% "
+                       "an error is logged, at the bound new events are refused and counted.",
+    },
+    {
+        .section = "events",
+        .key = "sync_ms",
+        .type = CW_CONFIG_INT,
+        .def = "100",
+        .min = 1,
+        .max = 10000,
+        .description = "Group commit: milliseconds between syncs of the journal; an event is "
+                       "accepted once synced.",
+    },
     {0},
 };
 

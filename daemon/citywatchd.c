@@ -79,6 +79,7 @@ main(int argc, char **argv)
   cw_ingest_pool_t *pool = NULL;
   cw_node_t *node_ctl = NULL;
   cw_recording_t *recording = NULL;
+  cw_event_writer_t *events = NULL;
 
   if (!g_option_context_parse(oc, &argc, &argv, &gerr)) {
     fprintf(stderr, "citywatchd: %s\n", gerr->message);
@@ -156,6 +157,18 @@ main(int argc, char **argv)
       /* Analytics attaches here too when it lands. */
       .sink = NULL,
   };
+  cw_event_writer_options_t eo = {
+      .journal_dir = cw_config_get_string(cfg, "events", "journal_dir"),
+      .journal_max_bytes = (gsize)cw_config_get_int(cfg, "events", "journal_max_mb") << 20,
+      .sync_ms = (guint)cw_config_get_int(cfg, "events", "sync_ms"),
+      .conninfo = db ? db : cw_config_get_string(cfg, "database", "conninfo"),
+      .node = node,
+  };
+  events = cw_event_writer_new(&eo, &err);
+  if (!events) {
+    cw_log_error("citywatchd", "[events] journal_dir: %s", err.msg);
+    goto out;
+  }
   if (cw_config_get_bool(cfg, "recording", "enabled")) {
     recording = cw_recording_start(
         cfg, node, db ? db : cw_config_get_string(cfg, "database", "conninfo"), &err);
@@ -170,6 +183,7 @@ main(int argc, char **argv)
   node_ctl = cw_node_new(&d.loop, node, db ? db : cw_config_get_string(cfg, "database", "conninfo"),
                          cfg, pool, key);
   cw_node_set_recorder(node_ctl, cw_recording_recorder(recording));
+  cw_node_set_events(node_ctl, events);
   cw_node_start(node_ctl);
   cw_log_info("citywatchd", "node %s running: %u ingest workers", node,
               cw_ingest_pool_threads(pool));
@@ -181,6 +195,9 @@ out:
    * recorder, which nothing feeds any more, closes its segments. */
   cw_ingest_pool_free(pool);
   cw_recording_stop(recording);
+  /* Last: what the stages reported on the way down is journaled, and sent
+   * if the database takes it within two seconds. */
+  cw_event_writer_free(events, 2000);
   if (loop_ready) {
     uv_walk(&d.loop, close_handle, NULL);
     uv_run(&d.loop, UV_RUN_DEFAULT);

@@ -4,6 +4,7 @@
 
 #include "db.h"
 #include "ingest_store.h"
+#include "json_build.h"
 #include "log.h"
 
 struct cw_node {
@@ -14,7 +15,9 @@ struct cw_node {
   PGconn *conn;
   gboolean db_down_logged;
   uv_timer_t poll_timer, health_timer;
-  cw_recorder_t *recorder; /* NULL: recording off */
+  cw_recorder_t *recorder;   /* NULL: recording off */
+  cw_event_writer_t *events; /* NULL: no events */
+  GHashTable *up;            /* camera id -> GINT_TO_POINTER(1 up, 2 down) as last told */
   guint64 poll_ms, health_ms;
   GHashTable *applied; /* camera id -> updated_at the workers have */
 };
@@ -136,14 +139,65 @@ recording_by_camera(GArray *statuses)
   return by;
 }
 
+static gboolean
+state_is_down(const char *state)
+{
+  return g_strcmp0(state, "backoff") == 0 || g_strcmp0(state, "failed") == 0 ||
+         g_strcmp0(state, "stalled") == 0;
+}
+
+/* camera.offline when a camera that was up (or not yet told) goes down,
+ * camera.online when a camera told down plays again. Connecting and
+ * describing are neither: every reconnect passes through them. */
+static void
+emit_state_events(cw_node_t *n, const cw_camera_health_row_t *r, const char *last_error)
+{
+  if (!n->events)
+    return;
+  gint was = GPOINTER_TO_INT(g_hash_table_lookup(n->up, &r->camera_id));
+  gboolean playing = g_strcmp0(r->state, "playing") == 0, down = state_is_down(r->state);
+  const char *kind = NULL;
+  if (down && was != 2)
+    kind = "camera.offline";
+  else if (playing && was == 2)
+    kind = "camera.online";
+  if (playing || down) {
+    gint64 *key = g_new(gint64, 1);
+    *key = r->camera_id;
+    g_hash_table_insert(n->up, key, GINT_TO_POINTER(playing ? 1 : 2));
+  }
+  if (!kind)
+    return;
+  JsonBuilder *b = json_builder_new();
+  json_builder_begin_object(b);
+  cw_json_member_string(b, "state", r->state);
+  cw_json_member_string(b, "last_error", last_error && *last_error ? last_error : NULL);
+  cw_json_member_string(b, "node", n->name);
+  json_builder_end_object(b);
+  char *attrs = cw_json_builder_finish(b);
+  cw_event_t ev = {
+      .camera_id = r->camera_id,
+      .kind = kind,
+      .start_us = r->state_since_us > 0 ? r->state_since_us : g_get_real_time(),
+      .attributes = attrs,
+  };
+  cw_event_new_id(ev.id);
+  if (!cw_event_writer_submit(n->events, &ev))
+    cw_log_error("node",
+                 "camera %" G_GINT64_FORMAT ": %s event not accepted: the event queue is full",
+                 r->camera_id, kind);
+  g_free(attrs);
+}
+
 static void
 write_health(cw_node_t *n)
 {
   GArray *health = cw_ingest_pool_health(n->pool);
   GArray *recording = n->recorder ? cw_recorder_status(n->recorder) : NULL;
   GHashTable *rec_by = recording_by_camera(recording);
-  PGconn *conn = health->len ? db(n) : NULL;
-  if (conn) {
+  /* Rows are built even while the database is away: the events they give
+   * rise to go to the journal, which does not need it. */
+  {
     cw_camera_health_row_t *rows = g_new0(cw_camera_health_row_t, health->len);
     for (guint i = 0; i < health->len; i++) {
       const cw_camera_health_t *h = &g_array_index(health, cw_camera_health_t, i);
@@ -170,9 +224,11 @@ write_health(cw_node_t *n)
         rows[i].recording_state = recording_state_name(rs->state);
         rows[i].recording_error = rs->error;
       }
+      emit_state_events(n, &rows[i], h->last_error);
     }
+    PGconn *conn = health->len ? db(n) : NULL;
     cw_error_t err;
-    if (cw_ingest_store_write_health(conn, n->name, rows, health->len, &err) < 0)
+    if (conn && cw_ingest_store_write_health(conn, n->name, rows, health->len, &err) < 0)
       cw_log_warn("node", "writing camera health: %s", err.msg);
     g_free(rows);
   }
@@ -207,6 +263,7 @@ cw_node_new(uv_loop_t *loop, const char *name, const char *conninfo, const cw_co
   n->poll_ms = (guint64)(cw_config_get_double(cfg, "ingest", "camera_poll_interval") * 1000);
   n->health_ms = (guint64)(cw_config_get_double(cfg, "ingest", "health_interval") * 1000);
   n->applied = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+  n->up = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
   uv_timer_init(loop, &n->poll_timer);
   uv_timer_init(loop, &n->health_timer);
   n->poll_timer.data = n->health_timer.data = n;
@@ -217,6 +274,12 @@ void
 cw_node_set_recorder(cw_node_t *n, cw_recorder_t *recorder)
 {
   n->recorder = recorder;
+}
+
+void
+cw_node_set_events(cw_node_t *n, cw_event_writer_t *events)
+{
+  n->events = events;
 }
 
 void
@@ -243,6 +306,7 @@ cw_node_free(cw_node_t *n)
   if (n->conn)
     PQfinish(n->conn);
   g_hash_table_destroy(n->applied);
+  g_hash_table_destroy(n->up);
   g_free(n->name);
   g_free(n->conninfo);
   g_free(n);

@@ -9,6 +9,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "event_writer.h"
 #include "recorder.h"
 #include "secret.h"
 #include "worker_pool.h"
@@ -22,6 +23,10 @@ cw_node_t *cw_node_new(uv_loop_t *loop, const char *name, const char *conninfo,
 /* Health rows then carry each camera's recording state and error (a full
  * disk shows on the camera). NULL: recording is off on this node. */
 void cw_node_set_recorder(cw_node_t *node, cw_recorder_t *recorder);
+/* Camera state changes then become events: camera.offline when a camera
+ * drops to backoff, failed or stalled, camera.online when it plays again.
+ * NULL: no events. */
+void cw_node_set_events(cw_node_t *node, cw_event_writer_t *events);
 /* First registry read, then the timers. */
 void cw_node_start(cw_node_t *node);
 /* Stops the timers and writes a last health report. */

@@ -74,6 +74,10 @@ conninfo = host=$PGHOST port=$PGPORT user=$PGUSER dbname=$db_name
 key_file = $var/credential.key
 CONF
 fi
+# Configurations written before events existed get their section once.
+if ! grep -q '^\[events\]' "$conf"; then
+  printf '\n[events]\njournal_dir = %s/events\n' "$var" >>"$conf"
+fi
 # Configurations written before recording existed get its section once.
 if ! grep -q '^\[recording\]' "$conf"; then
   cat >>"$conf" <<CONF

@@ -6,9 +6,11 @@
  *
  * Single-threaded: one owner (the event writer's thread) calls everything.
  * Files: DIR/journal-<first seq as 16 hex digits>.log, each a sequence of
- * records [u32 length][u64 seq][payload][8-byte BLAKE2b of seq+payload]
- * (little-endian). A new file starts past segment_bytes; trimming removes
- * whole files below the committed sequence. */
+ * records [u32 length][u64 seq][payload][first 8 bytes of a 16-byte BLAKE2b
+ * of seq+payload] (little-endian). Seqs start at 1. A new file starts past segment_bytes; trimming removes
+ * whole files below the committed sequence, never the newest file (its name
+ * carries the seq across a reopen), so up to segment_bytes of committed
+ * records may be sent again after a restart: the store ignores repeats. */
 #ifndef CW_JOURNAL_H
 #define CW_JOURNAL_H
 
@@ -39,7 +41,7 @@ typedef struct {
   gsize bytes;        /* files' total size */
   gsize max_bytes;
   guint files;
-  guint64 torn_tails; /* records cut off a file's end at open (crash mid-append) */
+  guint64 torn_tails; /* tails cut off a file's end at open (crash mid-append) */
 } cw_journal_stats_t;
 
 typedef struct cw_journal cw_journal_t;

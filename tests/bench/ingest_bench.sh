@@ -117,6 +117,8 @@ port=$(sed -n 's|^camsim: listening on rtsp://[^:]*:\([0-9]*\)/.*|\1|p' "$tmp/ca
 "$CWCTL" db migrate >/dev/null
 cat >"$tmp/node.conf" <<CONF
 # Ingest alone: recording has its own benchmark (record_bench.sh).
+[events]
+journal_dir = $tmp/events
 [recording]
 enabled = false
 [node]

@@ -128,6 +128,8 @@ port=$(sed -n 's|^camsim: listening on rtsp://[^:]*:\([0-9]*\)/.*|\1|p' "$tmp/ca
 "$CWCTL" db migrate >/dev/null
 cat >"$tmp/node.conf" <<CONF
 # Defaults but for the footage root, on the same disk as everything else.
+[events]
+journal_dir = $tmp/events
 [recording]
 enabled = true
 root = $footage

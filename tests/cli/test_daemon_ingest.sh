@@ -40,6 +40,8 @@ expect_ok "$CWCTL" camera add --name refused --url "rtsp://127.0.0.1:1/x"
 expect_ok "$CWCTL" camera add --name off --url "rtsp://127.0.0.1:$open_port/h264" --disabled
 
 cat >"$CW_TMP/node.conf" <<CONF
+[events]
+journal_dir = $CW_TMP/events
 [recording]
 root = $CW_TMP/footage
 [node]

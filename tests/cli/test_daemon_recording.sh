@@ -55,6 +55,8 @@ health_interval = 0.5
 camera_poll_interval = 0.3
 backoff_min = 0.2
 backoff_max = 1
+[events]
+journal_dir = $CW_TMP/events
 [recording]
 root = $1
 segment_seconds = 3

@@ -56,7 +56,8 @@ expect_stderr_contains "from-config"
 
 # --- runs until SIGTERM ----------------------------------------------------
 log=$CW_TMP/daemon.log
-printf '[recording]\nroot = %s/footage\n' "$CW_TMP" >"$CW_TMP/run.conf"
+printf '[recording]\nroot = %s/footage\n[events]\njournal_dir = %s/events\n' "$CW_TMP" "$CW_TMP" \
+  >"$CW_TMP/run.conf"
 "$CITYWATCHD" -c "$CW_TMP/run.conf" --node sigterm-node >"$log" 2>&1 &
 pid=$!
 running=0

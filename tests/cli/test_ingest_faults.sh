@@ -69,6 +69,8 @@ add wrongch wrongch
 add notcp notcp
 
 cat >"$CW_TMP/node.conf" <<CONF
+[events]
+journal_dir = $CW_TMP/events
 [recording]
 root = $CW_TMP/footage
 [ingest]
@@ -121,6 +123,24 @@ wait_for stall "h.last_error LIKE 'no media for % s' AND h.reconnects >= 1" 20 "
 wait_for stall "h.state = 'playing' AND h.reconnects >= 1" 20 "plays again after the stall"
 wait_for drop "h.last_error LIKE '%connection closed by the camera%' AND h.reconnects >= 1" 20 "notices the drop"
 wait_for drop "h.state = 'playing' AND h.reconnects >= 1" 20 "plays again after the drop"
+# The drop as events and an alert: offline opens it, online resolves it.
+for _ in $(seq 1 100); do
+  [ "$(sql "SELECT count(*) FROM alerts a JOIN cameras c ON c.id = a.camera_id
+            WHERE c.name = 'drop' AND a.kind = 'camera.offline' AND a.state = 'resolved'
+            AND a.auto_resolved")" -ge 1 ] && break
+  sleep 0.1
+done
+expect_eq "camera.offline and camera.online events of the dropped camera" "t" \
+  "$(sql "SELECT count(*) FILTER (WHERE e.kind = 'camera.offline') >= 1
+                 AND count(*) FILTER (WHERE e.kind = 'camera.online') >= 1
+          FROM events e JOIN cameras c ON c.id = e.camera_id WHERE c.name = 'drop'")"
+expect_eq "its offline alert resolved by itself when it came back" "t" \
+  "$(sql "SELECT count(*) >= 1 FROM alerts a JOIN cameras c ON c.id = a.camera_id
+          WHERE c.name = 'drop' AND a.kind = 'camera.offline' AND a.state = 'resolved'
+          AND a.auto_resolved")"
+expect_eq "cameras that never dropped have no offline event" "0" \
+  "$(sql "SELECT count(*) FROM events e JOIN cameras c ON c.id = e.camera_id
+          WHERE c.name IN ('ok264', 'ok265') AND e.kind = 'camera.offline'")"
 # Faults inside a stream that plays on: counted, not fatal.
 wait_for tsjump "h.state = 'playing' AND h.access_units > 100" 20 "plays through a timestamp jump"
 wait_for ssrc "h.state = 'playing' AND h.access_units > 100" 20 "plays through an SSRC change"

@@ -26,6 +26,9 @@ stop_all() {
 trap stop_all EXIT
 
 # Our own server: the shared one of the test run must not be stopped.
+# Durable settings: with synchronous_commit off, a stopped server forgets
+# commits it had already acknowledged, and no client could do better.
+export CW_PG_PROFILE=durable
 cw_pg_start "$pg" >/dev/null || fail "could not start a PostgreSQL server of our own"
 _cw_pass
 
@@ -48,6 +51,8 @@ name = outage-node
 workers = 1
 health_interval = 0.5
 camera_poll_interval = 0.3
+[events]
+journal_dir = $CW_TMP/events
 [recording]
 root = $footage
 segment_seconds = 2

@@ -1,0 +1,542 @@
+/* The event writer: see event_writer.h. Everything after the hand-off queue
+ * runs on the writer's own thread and loop; the connection is driven by
+ * PQconnectPoll / PQsendQueryParams / PQconsumeInput from uv_poll callbacks,
+ * so a database that hangs never holds the loop, and the journal's group
+ * commit keeps its beat whatever the database does. */
+#include "event_writer.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "journal.h"
+#include "log.h"
+#include "queue.h"
+
+#define MOD "events"
+#define BACKOFF_MIN_MS 250
+#define BACKOFF_MAX_MS 10000
+/* Warn once when the journal passes this share of its bound. */
+#define NEAR_FULL_PERCENT 80
+
+typedef enum { DB_DOWN, DB_CONNECTING, DB_IDLE, DB_BUSY } db_state_t;
+
+struct cw_event_writer {
+  char *journal_dir, *conninfo, *node;
+  guint sync_ms, batch_max;
+  gsize journal_max;
+  cw_journal_t *journal;
+  cw_queue_t *queue; /* char*: one event's JSON object */
+  GThread *thread;
+
+  GMutex mu; /* guards st */
+  cw_event_writer_stats_t st;
+
+  /* Writer thread only. */
+  uv_loop_t loop;
+  uv_async_t wake;
+  uv_timer_t sync_timer, retry_timer, grace_timer;
+  uv_poll_t *poll;
+  int poll_fd;
+  PGconn *conn;
+  db_state_t db;
+  guint64 send_from;    /* the next journal record to send */
+  guint64 inflight_end; /* the record after the batch in flight */
+  guint inflight_n;
+  guint batch_cur; /* halves on a refused batch, down to one event */
+  guint64 unsynced;
+  guint backoff_ms;
+  gboolean stopping, db_down_logged, near_full_logged;
+  gboolean transient_error; /* the batch in flight failed for the server's state */
+  guint grace_ms;
+  gint stop_requested; /* atomic */
+};
+
+static void try_send(cw_event_writer_t *w);
+static void db_connect(cw_event_writer_t *w);
+
+/* ---- stats -------------------------------------------------------------- */
+
+#define STAT_ADD(w, field, n)                                                                      \
+  do {                                                                                             \
+    g_mutex_lock(&(w)->mu);                                                                        \
+    (w)->st.field += (n);                                                                          \
+    g_mutex_unlock(&(w)->mu);                                                                      \
+  } while (0)
+
+static void
+journal_stats(cw_event_writer_t *w)
+{
+  cw_journal_stats_t js;
+  cw_journal_stats(w->journal, &js);
+  g_mutex_lock(&w->mu);
+  w->st.journal_bytes = js.bytes;
+  w->st.journal_max_bytes = js.max_bytes;
+  w->st.journal_records = js.next_seq - js.first_seq;
+  w->st.db_connected = w->db == DB_IDLE || w->db == DB_BUSY;
+  g_mutex_unlock(&w->mu);
+  gboolean near = js.max_bytes && js.bytes * 100 >= js.max_bytes * NEAR_FULL_PERCENT;
+  if (near && !w->near_full_logged)
+    cw_log_error(MOD,
+                 "event journal %s holds %" G_GSIZE_FORMAT " of its %" G_GSIZE_FORMAT
+                 " bytes (%" G_GUINT64_FORMAT " events waiting for the database); at the bound "
+                 "new events are refused",
+                 w->journal_dir, js.bytes, js.max_bytes, js.next_seq - js.first_seq);
+  w->near_full_logged = near;
+}
+
+/* ---- journal ------------------------------------------------------------ */
+
+static void
+journal_queued(cw_event_writer_t *w)
+{
+  char *json;
+  while ((json = cw_queue_pop(w->queue))) {
+    guint64 seq;
+    cw_error_t err;
+    int rc = cw_journal_append(w->journal, json, strlen(json), &seq, &err);
+    if (rc == 0) {
+      w->unsynced++;
+    } else {
+      STAT_ADD(w, refused_journal_full, 1);
+      cw_log_error(MOD, "event not accepted: %s", err.msg);
+    }
+    g_free(json);
+  }
+}
+
+static void
+sync_journal(cw_event_writer_t *w)
+{
+  if (w->unsynced == 0)
+    return;
+  cw_error_t err;
+  if (cw_journal_sync(w->journal, &err) < 0) {
+    cw_log_error(MOD, "syncing the event journal: %s", err.msg);
+    return;
+  }
+  STAT_ADD(w, accepted, w->unsynced);
+  w->unsynced = 0;
+  journal_stats(w);
+}
+
+/* ---- the connection ----------------------------------------------------- */
+
+static void
+free_poll(uv_handle_t *h)
+{
+  g_free(h);
+}
+
+static void
+poll_stop(cw_event_writer_t *w)
+{
+  if (w->poll) {
+    uv_poll_stop(w->poll);
+    uv_close((uv_handle_t *)w->poll, free_poll);
+    w->poll = NULL;
+  }
+}
+
+static void on_poll(uv_poll_t *p, int status, int events);
+
+/* Watches the connection's socket, which libpq may change while it tries
+ * the hosts of a multi-host string. */
+static void
+poll_watch(cw_event_writer_t *w, int events)
+{
+  int fd = PQsocket(w->conn);
+  if (w->poll && w->poll_fd != fd)
+    poll_stop(w);
+  if (!w->poll) {
+    w->poll = g_new0(uv_poll_t, 1);
+    uv_poll_init(&w->loop, w->poll, fd);
+    w->poll->data = w;
+    w->poll_fd = fd;
+  }
+  uv_poll_start(w->poll, events, on_poll);
+}
+
+static void
+on_retry(uv_timer_t *t)
+{
+  db_connect(t->data);
+}
+
+static void
+db_lost(cw_event_writer_t *w, const char *what)
+{
+  const char *msg = w->conn ? PQerrorMessage(w->conn) : "out of memory";
+  char *line = g_strchomp(g_strdup(msg));
+  if (!w->db_down_logged)
+    cw_log_warn(MOD, "%s: %s; events wait in the journal", what, *line ? line : "no reason given");
+  g_free(line);
+  w->db_down_logged = TRUE;
+  poll_stop(w);
+  if (w->conn)
+    PQfinish(w->conn);
+  w->conn = NULL;
+  w->db = DB_DOWN;
+  w->inflight_end = 0; /* resent from send_from: the insert ignores repeats */
+  w->backoff_ms = w->backoff_ms ? MIN(w->backoff_ms * 2, BACKOFF_MAX_MS) : BACKOFF_MIN_MS;
+  journal_stats(w);
+  if (!w->stopping)
+    uv_timer_start(&w->retry_timer, on_retry, w->backoff_ms, 0);
+}
+
+static void
+connect_step(cw_event_writer_t *w)
+{
+  switch (PQconnectPoll(w->conn)) {
+  case PGRES_POLLING_READING:
+    poll_watch(w, UV_READABLE);
+    break;
+  case PGRES_POLLING_WRITING:
+    poll_watch(w, UV_WRITABLE);
+    break;
+  case PGRES_POLLING_OK:
+    if (PQsetnonblocking(w->conn, 1) != 0) {
+      db_lost(w, "event database");
+      return;
+    }
+    if (w->db_down_logged)
+      cw_log_info(MOD, "event database back; sending what the journal holds");
+    w->db_down_logged = FALSE;
+    w->backoff_ms = 0;
+    w->db = DB_IDLE;
+    STAT_ADD(w, reconnects, 1);
+    poll_watch(w, UV_READABLE);
+    journal_stats(w);
+    try_send(w);
+    break;
+  default:
+    db_lost(w, "connecting to the event database");
+  }
+}
+
+static void
+db_connect(cw_event_writer_t *w)
+{
+  w->conn = PQconnectStart(w->conninfo);
+  if (!w->conn || PQstatus(w->conn) == CONNECTION_BAD) {
+    db_lost(w, "connecting to the event database");
+    return;
+  }
+  w->db = DB_CONNECTING;
+  poll_watch(w, UV_WRITABLE);
+}
+
+/* ---- sending batches ---------------------------------------------------- */
+
+static void
+try_send(cw_event_writer_t *w)
+{
+  if (w->db != DB_IDLE)
+    return;
+  cw_journal_stats_t js;
+  cw_journal_stats(w->journal, &js);
+  if (w->send_from < js.first_seq)
+    w->send_from = js.first_seq;
+  /* Only synced records: an event is sent once it counts as accepted. */
+  if (w->send_from >= js.synced_seq)
+    return;
+  guint want = (guint)MIN((guint64)w->batch_cur, js.synced_seq - w->send_from);
+  GPtrArray *recs = NULL;
+  cw_error_t err;
+  if (cw_journal_read(w->journal, w->send_from, want, &recs, &err) < 0) {
+    cw_log_error(MOD, "reading the event journal: %s", err.msg);
+    return;
+  }
+  if (recs->len == 0) {
+    g_ptr_array_free(recs, TRUE);
+    return;
+  }
+  GString *batch = g_string_new("[");
+  for (guint i = 0; i < recs->len; i++) {
+    const cw_journal_record_t *r = recs->pdata[i];
+    if (i)
+      g_string_append_c(batch, ',');
+    g_string_append_len(batch, (const char *)r->data, (gssize)r->len);
+  }
+  g_string_append_c(batch, ']');
+  const cw_journal_record_t *last = recs->pdata[recs->len - 1];
+  w->inflight_end = last->seq + 1;
+  w->inflight_n = recs->len;
+  g_ptr_array_free(recs, TRUE);
+  const char *params[] = {batch->str};
+  int ok = PQsendQueryParams(w->conn, CW_EVENT_ADD_SQL, 1, NULL, params, NULL, NULL, 0);
+  g_string_free(batch, TRUE);
+  if (!ok) {
+    db_lost(w, "sending events");
+    return;
+  }
+  w->db = DB_BUSY;
+  /* A big batch may not fit the socket at once: libpq keeps the rest. */
+  poll_watch(w, PQflush(w->conn) == 1 ? UV_READABLE | UV_WRITABLE : UV_READABLE);
+}
+
+/* Whether the server refused the batch for what is in it (bad data, an
+ * unknown kind) rather than for its own state (shutting down, recovering,
+ * out of resources, a conflict), which only a retry can tell. */
+static gboolean
+refused_for_good(const PGresult *res)
+{
+  const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+  static const char *const classes[] = {"22", "23", "42", "P0"};
+  for (gsize i = 0; state && i < G_N_ELEMENTS(classes); i++)
+    if (g_str_has_prefix(state, classes[i]))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+batch_done(cw_event_writer_t *w, PGresult *res)
+{
+  guint64 end = w->inflight_end;
+  guint n = w->inflight_n;
+  if (PQresultStatus(res) != PGRES_TUPLES_OK && !refused_for_good(res)) {
+    /* Sent again over a new connection once the server is itself again. */
+    w->transient_error = TRUE;
+    return;
+  }
+  if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+    STAT_ADD(w, committed, n);
+    STAT_ADD(w, inserted, g_ascii_strtoull(PQgetvalue(res, 0, 0), NULL, 10));
+    w->send_from = end;
+    w->batch_cur = w->batch_max;
+  } else if (n > 1) {
+    /* One event the database will never take must not hold the others:
+     * halve until it stands alone. */
+    w->batch_cur = MAX(1u, n / 2);
+  } else {
+    char *msg = g_strchomp(g_strdup(PQresultErrorMessage(res)));
+    GPtrArray *recs = NULL;
+    cw_error_t err;
+    if (cw_journal_read(w->journal, w->send_from, 1, &recs, &err) == 0 && recs->len) {
+      const cw_journal_record_t *r = recs->pdata[0];
+      cw_log_error(MOD, "the database refuses event %.*s: %s", (int)MIN(r->len, 300),
+                   (const char *)r->data, msg);
+    }
+    if (recs)
+      g_ptr_array_free(recs, TRUE);
+    g_free(msg);
+    STAT_ADD(w, rejected, 1);
+    w->send_from = end;
+  }
+  cw_error_t err;
+  if (cw_journal_trim(w->journal, w->send_from, &err) < 0)
+    cw_log_error(MOD, "trimming the event journal: %s", err.msg);
+  journal_stats(w);
+}
+
+static void
+read_results(cw_event_writer_t *w)
+{
+  if (!PQconsumeInput(w->conn)) {
+    db_lost(w, "event database");
+    return;
+  }
+  while (w->db == DB_BUSY && !PQisBusy(w->conn)) {
+    PGresult *res = PQgetResult(w->conn);
+    if (!res) {
+      w->db = DB_IDLE;
+      w->inflight_end = 0;
+      if (w->transient_error) {
+        w->transient_error = FALSE;
+        db_lost(w, "event database");
+        return;
+      }
+      try_send(w);
+      return;
+    }
+    if (PQstatus(w->conn) == CONNECTION_BAD) {
+      PQclear(res);
+      db_lost(w, "event database");
+      return;
+    }
+    if (w->inflight_end)
+      batch_done(w, res);
+    w->inflight_end = 0;
+    PQclear(res);
+  }
+}
+
+static void
+on_poll(uv_poll_t *p, int status, int events)
+{
+  cw_event_writer_t *w = p->data;
+  if (status < 0 && w->db != DB_CONNECTING) {
+    db_lost(w, "event database");
+    return;
+  }
+  switch (w->db) {
+  case DB_CONNECTING:
+    connect_step(w);
+    break;
+  case DB_BUSY:
+    if ((events & UV_WRITABLE) && PQflush(w->conn) == 0)
+      poll_watch(w, UV_READABLE);
+    if (events & UV_READABLE)
+      read_results(w);
+    break;
+  case DB_IDLE:
+    /* The server speaks unasked only to say it is going away. */
+    if (!PQconsumeInput(w->conn) || PQstatus(w->conn) == CONNECTION_BAD)
+      db_lost(w, "event database");
+    break;
+  case DB_DOWN:
+    break;
+  }
+}
+
+/* ---- the loop ----------------------------------------------------------- */
+
+static void
+close_all(uv_handle_t *h, void *arg)
+{
+  if (!uv_is_closing(h))
+    uv_close(h, NULL);
+}
+
+static void
+finish(cw_event_writer_t *w)
+{
+  poll_stop(w);
+  if (w->conn)
+    PQfinish(w->conn);
+  w->conn = NULL;
+  w->db = DB_DOWN;
+  uv_walk(&w->loop, close_all, NULL);
+}
+
+static void
+on_grace(uv_timer_t *t)
+{
+  finish(t->data);
+}
+
+static void
+on_sync(uv_timer_t *t)
+{
+  cw_event_writer_t *w = t->data;
+  sync_journal(w);
+  try_send(w);
+  if (w->stopping) {
+    cw_journal_stats_t js;
+    cw_journal_stats(w->journal, &js);
+    if (w->send_from >= js.next_seq && w->db != DB_BUSY)
+      finish(w);
+  }
+}
+
+static void
+on_wake(uv_async_t *a)
+{
+  cw_event_writer_t *w = a->data;
+  journal_queued(w);
+  if (g_atomic_int_get(&w->stop_requested) && !w->stopping) {
+    w->stopping = TRUE;
+    sync_journal(w);
+    uv_timer_stop(&w->retry_timer);
+    uv_timer_start(&w->grace_timer, on_grace, w->grace_ms, 0);
+    on_sync(&w->sync_timer);
+  }
+}
+
+static gpointer
+writer_main(gpointer data)
+{
+  cw_event_writer_t *w = data;
+  db_connect(w);
+  uv_run(&w->loop, UV_RUN_DEFAULT);
+  return NULL;
+}
+
+/* ---- public ------------------------------------------------------------- */
+
+cw_event_writer_t *
+cw_event_writer_new(const cw_event_writer_options_t *o, cw_error_t *err)
+{
+  cw_event_writer_t *w = g_new0(cw_event_writer_t, 1);
+  w->journal_dir = g_strdup(o->journal_dir);
+  w->conninfo = g_strdup(o->conninfo ? o->conninfo : "");
+  w->node = g_strdup(o->node ? o->node : "");
+  w->sync_ms = o->sync_ms ? o->sync_ms : 100;
+  w->batch_max = w->batch_cur = o->batch_max ? o->batch_max : 500;
+  w->journal_max = o->journal_max_bytes ? o->journal_max_bytes : (gsize)1 << 30;
+  cw_journal_options_t jo = {.dir = w->journal_dir, .max_bytes = w->journal_max};
+  if (cw_journal_open(&jo, &w->journal, err) < 0) {
+    g_free(w->journal_dir);
+    g_free(w->conninfo);
+    g_free(w->node);
+    g_free(w);
+    return NULL;
+  }
+  cw_journal_stats_t js;
+  cw_journal_stats(w->journal, &js);
+  w->send_from = js.first_seq;
+  if (js.next_seq > js.first_seq)
+    cw_log_info(MOD, "%" G_GUINT64_FORMAT " events from an earlier run wait in %s",
+                js.next_seq - js.first_seq, w->journal_dir);
+  w->queue =
+      cw_queue_new(o->queue_capacity ? o->queue_capacity : 65536, CW_QUEUE_DROP_NEWEST, g_free);
+  g_mutex_init(&w->mu);
+  uv_loop_init(&w->loop);
+  uv_async_init(&w->loop, &w->wake, on_wake);
+  uv_timer_init(&w->loop, &w->sync_timer);
+  uv_timer_init(&w->loop, &w->retry_timer);
+  uv_timer_init(&w->loop, &w->grace_timer);
+  w->wake.data = w->sync_timer.data = w->retry_timer.data = w->grace_timer.data = w;
+  uv_timer_start(&w->sync_timer, on_sync, w->sync_ms, w->sync_ms);
+  journal_stats(w);
+  w->thread = g_thread_new("cw-events", writer_main, w);
+  return w;
+}
+
+gboolean
+cw_event_writer_submit(cw_event_writer_t *w, const cw_event_t *event)
+{
+  char *batch = cw_event_batch_json(w->node, &event, 1);
+  /* The journal holds one event per record: the batch's only element. */
+  gsize len = strlen(batch);
+  char *one = len >= 2 && batch[0] == '[' && batch[len - 1] == ']' ? g_strndup(batch + 1, len - 2)
+                                                                   : g_strdup(batch);
+  g_free(batch);
+  STAT_ADD(w, submitted, 1);
+  if (!cw_queue_push(w->queue, one)) {
+    g_free(one);
+    STAT_ADD(w, refused_queue_full, 1);
+    return FALSE;
+  }
+  uv_async_send(&w->wake);
+  return TRUE;
+}
+
+void
+cw_event_writer_stats(cw_event_writer_t *w, cw_event_writer_stats_t *out)
+{
+  g_mutex_lock(&w->mu);
+  *out = w->st;
+  g_mutex_unlock(&w->mu);
+}
+
+void
+cw_event_writer_free(cw_event_writer_t *w, guint grace_ms)
+{
+  if (!w)
+    return;
+  w->grace_ms = grace_ms;
+  g_atomic_int_set(&w->stop_requested, 1);
+  uv_async_send(&w->wake);
+  g_thread_join(w->thread);
+  uv_run(&w->loop, UV_RUN_DEFAULT); /* close callbacks */
+  uv_loop_close(&w->loop);
+  cw_journal_close(w->journal);
+  cw_queue_free(w->queue);
+  g_mutex_clear(&w->mu);
+  g_free(w->journal_dir);
+  g_free(w->conninfo);
+  g_free(w->node);
+  g_free(w);
+}
