@@ -19,6 +19,14 @@
 #define BACKOFF_MAX_MS 10000
 /* Warn once when the journal passes this share of its bound. */
 #define NEAR_FULL_PERCENT 80
+/* Accept-to-commit latency histogram: 1 ms buckets, the last one open. */
+#define LATENCY_BUCKETS 60001
+
+/* One group commit: the records [start, end) became accepted at t_us. */
+typedef struct {
+  guint64 start, end;
+  gint64 t_us;
+} sync_mark_t;
 
 typedef enum { DB_DOWN, DB_CONNECTING, DB_IDLE, DB_BUSY } db_state_t;
 
@@ -30,8 +38,10 @@ struct cw_event_writer {
   cw_queue_t *queue; /* char*: one event's JSON object */
   GThread *thread;
 
-  GMutex mu; /* guards st */
+  GMutex mu; /* guards st and latency */
   cw_event_writer_stats_t st;
+  guint64 *latency; /* LATENCY_BUCKETS counts */
+  guint64 latency_n;
 
   /* Writer thread only. */
   uv_loop_t loop;
@@ -49,6 +59,7 @@ struct cw_event_writer {
   guint backoff_ms;
   gboolean stopping, db_down_logged, near_full_logged;
   gboolean transient_error; /* the batch in flight failed for the server's state */
+  GQueue syncs;             /* sync_mark_t*, oldest first, not yet committed */
   guint grace_ms;
   gint stop_requested; /* atomic */
 };
@@ -117,6 +128,11 @@ sync_journal(cw_event_writer_t *w)
     return;
   }
   STAT_ADD(w, accepted, w->unsynced);
+  cw_journal_stats_t js;
+  cw_journal_stats(w->journal, &js);
+  sync_mark_t *m = g_new(sync_mark_t, 1);
+  *m = (sync_mark_t){js.synced_seq - w->unsynced, js.synced_seq, g_get_monotonic_time()};
+  g_queue_push_tail(&w->syncs, m);
   w->unsynced = 0;
   journal_stats(w);
 }
@@ -290,6 +306,46 @@ refused_for_good(const PGresult *res)
   return FALSE;
 }
 
+/* Records below end are committed: their time since their sync goes into
+ * the histogram. Records from an earlier run have no mark and no time. */
+static void
+count_latency(cw_event_writer_t *w, guint64 end)
+{
+  gint64 now = g_get_monotonic_time();
+  g_mutex_lock(&w->mu);
+  sync_mark_t *m;
+  while ((m = g_queue_peek_head(&w->syncs)) && m->start < end) {
+    guint64 upto = MIN(end, m->end);
+    gint64 ms = (now - m->t_us) / 1000;
+    w->latency[MIN(ms, (gint64)LATENCY_BUCKETS - 1)] += upto - m->start;
+    w->latency_n += upto - m->start;
+    m->start = upto;
+    if (m->start < m->end)
+      break;
+    g_free(g_queue_pop_head(&w->syncs));
+  }
+  g_mutex_unlock(&w->mu);
+}
+
+gint64
+cw_event_writer_commit_latency(cw_event_writer_t *w, double q)
+{
+  gint64 out = -1;
+  g_mutex_lock(&w->mu);
+  if (w->latency_n) {
+    guint64 want = (guint64)(q * (double)w->latency_n), seen = 0;
+    for (guint i = 0; i < LATENCY_BUCKETS; i++) {
+      seen += w->latency[i];
+      if (seen > want || i == LATENCY_BUCKETS - 1) {
+        out = (gint64)i * 1000;
+        break;
+      }
+    }
+  }
+  g_mutex_unlock(&w->mu);
+  return out;
+}
+
 static void
 batch_done(cw_event_writer_t *w, PGresult *res)
 {
@@ -324,6 +380,7 @@ batch_done(cw_event_writer_t *w, PGresult *res)
     STAT_ADD(w, rejected, 1);
     w->send_from = end;
   }
+  count_latency(w, w->send_from);
   cw_error_t err;
   if (cw_journal_trim(w->journal, w->send_from, &err) < 0)
     cw_log_error(MOD, "trimming the event journal: %s", err.msg);
@@ -463,7 +520,7 @@ cw_event_writer_new(const cw_event_writer_options_t *o, cw_error_t *err)
   w->conninfo = g_strdup(o->conninfo ? o->conninfo : "");
   w->node = g_strdup(o->node ? o->node : "");
   w->sync_ms = o->sync_ms ? o->sync_ms : 100;
-  w->batch_max = w->batch_cur = o->batch_max ? o->batch_max : 500;
+  w->batch_max = w->batch_cur = o->batch_max ? o->batch_max : 2000;
   w->journal_max = o->journal_max_bytes ? o->journal_max_bytes : (gsize)1 << 30;
   cw_journal_options_t jo = {.dir = w->journal_dir, .max_bytes = w->journal_max};
   if (cw_journal_open(&jo, &w->journal, err) < 0) {
@@ -482,6 +539,8 @@ cw_event_writer_new(const cw_event_writer_options_t *o, cw_error_t *err)
   w->queue =
       cw_queue_new(o->queue_capacity ? o->queue_capacity : 65536, CW_QUEUE_DROP_NEWEST, g_free);
   g_mutex_init(&w->mu);
+  w->latency = g_new0(guint64, LATENCY_BUCKETS);
+  g_queue_init(&w->syncs);
   uv_loop_init(&w->loop);
   uv_async_init(&w->loop, &w->wake, on_wake);
   uv_timer_init(&w->loop, &w->sync_timer);
@@ -534,6 +593,8 @@ cw_event_writer_free(cw_event_writer_t *w, guint grace_ms)
   uv_loop_close(&w->loop);
   cw_journal_close(w->journal);
   cw_queue_free(w->queue);
+  g_queue_clear_full(&w->syncs, g_free);
+  g_free(w->latency);
   g_mutex_clear(&w->mu);
   g_free(w->journal_dir);
   g_free(w->conninfo);

@@ -18,7 +18,7 @@ typedef struct {
   const char *journal_dir;
   gsize journal_max_bytes; /* default 1 GiB */
   guint sync_ms;           /* group commit interval; default 100 */
-  guint batch_max;         /* events per INSERT; default 500 */
+  guint batch_max;         /* events per INSERT; default 2000 */
   guint queue_capacity;    /* events submitted but not yet journaled; default 65536 */
   const char *conninfo;    /* libpq; "" means the PG* variables */
   const char *node;
@@ -46,6 +46,10 @@ cw_event_writer_t *cw_event_writer_new(const cw_event_writer_options_t *options,
  * hand-off queue is full. Accepted only once journaled and synced. */
 gboolean cw_event_writer_submit(cw_event_writer_t *w, const cw_event_t *event);
 void cw_event_writer_stats(cw_event_writer_t *w, cw_event_writer_stats_t *out);
+/* Time from accepted (journal synced) to committed by PostgreSQL, in µs,
+ * at quantile q (0..1) over every event this writer committed (1 ms
+ * resolution, up to 60 s); -1 before the first. */
+gint64 cw_event_writer_commit_latency(cw_event_writer_t *w, double q);
 /* Journals what was submitted, syncs, gives PostgreSQL up to grace_ms to
  * take what is pending, then stops; the rest stays in the journal. */
 void cw_event_writer_free(cw_event_writer_t *w, guint grace_ms);

@@ -34,7 +34,7 @@ int
 main(int argc, char **argv)
 {
   char *journal = NULL, *progress = NULL, *node = NULL;
-  gint run = 1, rate = 1000, seconds = 10, drain = 30, start_at = 0;
+  gint run = 1, rate = 1000, seconds = 10, drain = 30, start_at = 0, batch = 0;
   GOptionEntry entries[] = {
       {"journal", 0, 0, G_OPTION_ARG_FILENAME, &journal, "Journal folder", "DIR"},
       {"progress", 0, 0, G_OPTION_ARG_FILENAME, &progress, "Progress file", "FILE"},
@@ -42,6 +42,7 @@ main(int argc, char **argv)
       {"run", 0, 0, G_OPTION_ARG_INT, &run, "Run number in the ids (1..65535)", "R"},
       {"start", 0, 0, G_OPTION_ARG_INT, &start_at, "First event number", "N"},
       {"rate", 0, 0, G_OPTION_ARG_INT, &rate, "Events a second", "N"},
+      {"batch", 0, 0, G_OPTION_ARG_INT, &batch, "Events per INSERT (default: the writer's)", "N"},
       {"seconds", 0, 0, G_OPTION_ARG_INT, &seconds, "How long to produce", "S"},
       {"drain", 0, 0, G_OPTION_ARG_INT, &drain, "Seconds to wait for the database at the end", "S"},
       G_OPTION_ENTRY_NULL};
@@ -53,8 +54,10 @@ main(int argc, char **argv)
     return 2;
   }
   g_option_context_free(oc);
-  cw_event_writer_options_t o = {
-      .journal_dir = journal, .node = node ? node : "load-node", .conninfo = ""};
+  cw_event_writer_options_t o = {.journal_dir = journal,
+                                 .node = node ? node : "load-node",
+                                 .conninfo = "",
+                                 .batch_max = (guint)MAX(batch, 0)};
   cw_error_t err;
   cw_event_writer_t *w = cw_event_writer_new(&o, &err);
   if (!w) {
@@ -89,8 +92,16 @@ main(int argc, char **argv)
     g_usleep(100 * 1000);
     cw_event_writer_stats(w, &st);
     write_progress(progress, &st);
-  } while (st.committed + st.rejected < st.accepted && g_get_monotonic_time() < deadline);
+    /* Done once every submitted event is journaled (or refused) and every
+     * accepted one committed (or refused by the database). */
+  } while ((st.accepted + st.refused_queue_full + st.refused_journal_full < st.submitted ||
+            st.committed + st.rejected < st.accepted) &&
+           g_get_monotonic_time() < deadline);
+  gint64 p50 = cw_event_writer_commit_latency(w, 0.5),
+         p99 = cw_event_writer_commit_latency(w, 0.99);
   cw_event_writer_free(w, 2000);
+  printf("commit latency p50 %" G_GINT64_FORMAT " ms p99 %" G_GINT64_FORMAT " ms\n",
+         p50 < 0 ? -1 : p50 / 1000, p99 < 0 ? -1 : p99 / 1000);
   printf("submitted %" G_GUINT64_FORMAT " accepted %" G_GUINT64_FORMAT
          " committed %" G_GUINT64_FORMAT " inserted %" G_GUINT64_FORMAT
          " rejected %" G_GUINT64_FORMAT " refused %" G_GUINT64_FORMAT

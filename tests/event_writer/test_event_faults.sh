@@ -19,6 +19,7 @@ load=
 # shellcheck disable=SC2317  # reached through trap only
 stop_all() {
   [ -z "$load" ] || kill -KILL "$load" 2>/dev/null || true
+  umount "$CW_TMP/small" 2>/dev/null || true
   cw_pg_stop "$pg" || true
   rm -rf -- "$CW_TMP"
 }
@@ -82,6 +83,28 @@ _cw_pass
 # The restart produces nothing new (--seconds 0): it only drains the journal.
 expect_ok "$EV_LOAD" --journal "$CW_TMP/j2" --run 2 --rate 1 --seconds 0 --drain 30
 expect_stored 2 "$acc_killed"
+
+# --- the journal's filesystem fills while the database is down -------------
+small=$CW_TMP/small
+mkdir -p "$small"
+if mount -t tmpfs -o size=256k tmpfs "$small" 2>/dev/null; then
+  cw_pg_stop_server "$pg"
+  run "$EV_LOAD" --journal "$small/j" --run 3 --rate 2000 --seconds 3 --drain 0
+  read -r _ sub3 _ acc3 _ _ _ _ _ _ _ ref3 _ < <(printf '%s\n' "$OUT" | tail -1)
+  [ "$ref3" -gt 0 ] && [ "$acc3" -gt 0 ] && [ "$((acc3 + ref3))" -le "$sub3" ] ||
+    fail "a full journal filesystem: $sub3 submitted, $acc3 accepted, $ref3 refused"
+  _cw_pass
+  case $ERR in *"No space left on device"*) ;; *) fail "no log line names the full filesystem" ;; esac
+  _cw_pass
+  cw_pg_start "$pg" >/dev/null || fail "could not start the server again"
+  expect_ok "$EV_LOAD" --journal "$small/j" --run 3 --rate 1 --seconds 0 --drain 30
+  expect_stored 3 "$acc3"
+  expect_eq "no refused event of run 3 stored" "$acc3" \
+    "$(sql "SELECT count(*) FROM events WHERE id::text LIKE '00000000-0003-%'")"
+  umount "$small"
+else
+  echo "skipping the full-filesystem part: cannot mount a tmpfs here (needs root)" >&2
+fi
 
 # --- a restart sends what its journal still holds: nothing is added twice --
 before=$(sql "SELECT count(*) FROM events")
