@@ -184,6 +184,7 @@ citywatch quick start is ready.
   stop the node:    kill \$(cat $var/run/citywatchd.pid) \$(cat $var/run/camsim.pid)
   footage:          $cwctl -c $conf footage find --camera 1 --from $(date -u -d '-10 min' +%Y-%m-%dT%H:%M:%SZ) --to $(date -u -d '+1 min' +%Y-%m-%dT%H:%M:%SZ)
                     (files under $var/footage)
+  alerts:           $cwctl -c $conf alerts list      (events wait in $var/events while the database is away)
   audit log:        $cwctl -c $conf audit verify
   the database:     psql -h $pg_dir/sock -p $CW_PG_PORT -U postgres $db_name
   server log:       $pg_dir/server.log
