@@ -245,59 +245,46 @@ DECLARE
   todo events[];
   e events;
 BEGIN
-  -- The fast path parses the batch once and lets the table's constraints
-  -- judge it: a missing day partition, an unknown kind or a bad field
-  -- raises, and only then does the slow path below find out what and
-  -- make the partitions.
-  BEGIN
-    WITH ins AS (
-      INSERT INTO events (id, camera_id, node, kind, severity, start_time, end_time, attributes,
-                          snapshot)
-      SELECT r.id, nullif(r.camera_id, 0), r.node, r.kind, coalesce(r.severity, k.severity),
-             r.start_time, r.end_time, coalesce(r.attributes, '{}'), r.snapshot
+  -- The batch is parsed once and the table's constraints judge it. Only
+  -- when they refuse it (a day without its partition, an unknown kind, a
+  -- bad field) is it checked row by row, to name the fault or make the
+  -- partitions, and inserted once more.
+  FOR attempt IN 1..2 LOOP
+    BEGIN
+      WITH ins AS (
+        INSERT INTO events (id, camera_id, node, kind, severity, start_time, end_time,
+                            attributes, snapshot)
+        SELECT r.id, nullif(r.camera_id, 0), r.node, r.kind, coalesce(r.severity, k.severity),
+               r.start_time, r.end_time, coalesce(r.attributes, '{}'), r.snapshot
+        FROM json_populate_recordset(NULL::events, batch) r
+        LEFT JOIN event_kinds k ON k.kind = r.kind
+        ON CONFLICT DO NOTHING
+        RETURNING events.*)
+      SELECT count(*),
+             array_agg(ins ORDER BY ins.start_time, ins.id)
+               FILTER (WHERE k.alerting OR k.resolves <> '{}')
+      INTO n, todo
+      FROM ins JOIN event_kinds k ON k.kind = ins.kind;
+      EXIT;
+    EXCEPTION WHEN check_violation OR foreign_key_violation OR not_null_violation THEN
+      IF attempt = 2 THEN
+        RAISE;
+      END IF;
+      SELECT array_agg(DISTINCT (r.start_time AT TIME ZONE 'UTC')::date),
+             bool_or(r.id IS NULL OR r.kind IS NULL OR k.kind IS NULL OR r.start_time IS NULL
+                     OR r.node IS NULL OR r.node = '' OR r.end_time < r.start_time
+                     OR (r.severity IS NOT NULL AND severity_rank(r.severity) IS NULL))
+      INTO days, bad
       FROM json_populate_recordset(NULL::events, batch) r
-      LEFT JOIN event_kinds k ON k.kind = r.kind
-      ON CONFLICT DO NOTHING
-      RETURNING events.*)
-    SELECT count(*),
-           array_agg(ins ORDER BY ins.start_time, ins.id)
-             FILTER (WHERE k.alerting OR k.resolves <> '{}')
-    INTO n, todo
-    FROM ins JOIN event_kinds k ON k.kind = ins.kind;
-  EXCEPTION WHEN check_violation OR foreign_key_violation OR not_null_violation
-                 OR invalid_text_representation OR invalid_datetime_format
-                 OR datetime_field_overflow THEN
-    n := NULL;
-  END;
-  IF n IS NULL THEN
-    SELECT array_agg(DISTINCT (r.start_time AT TIME ZONE 'UTC')::date),
-           bool_or(r.id IS NULL OR r.kind IS NULL OR k.kind IS NULL OR r.start_time IS NULL
-                   OR r.node IS NULL OR r.node = '' OR r.end_time < r.start_time
-                   OR (r.severity IS NOT NULL AND severity_rank(r.severity) IS NULL))
-    INTO days, bad
-    FROM json_populate_recordset(NULL::events, batch) r
-    LEFT JOIN event_kinds k ON k.kind = r.kind;
-    IF bad THEN
-      PERFORM events_check(batch);
-    END IF;
-    FOREACH d IN ARRAY coalesce(days, '{}') LOOP
-      PERFORM events_partition_ensure(d);
-    END LOOP;
-    WITH ins AS (
-      INSERT INTO events (id, camera_id, node, kind, severity, start_time, end_time, attributes,
-                          snapshot)
-      SELECT r.id, nullif(r.camera_id, 0), r.node, r.kind, coalesce(r.severity, k.severity),
-             r.start_time, r.end_time, coalesce(r.attributes, '{}'), r.snapshot
-      FROM json_populate_recordset(NULL::events, batch) r
-      JOIN event_kinds k ON k.kind = r.kind
-      ON CONFLICT DO NOTHING
-      RETURNING events.*)
-    SELECT count(*),
-           array_agg(ins ORDER BY ins.start_time, ins.id)
-             FILTER (WHERE k.alerting OR k.resolves <> '{}')
-    INTO n, todo
-    FROM ins JOIN event_kinds k ON k.kind = ins.kind;
-  END IF;
+      LEFT JOIN event_kinds k ON k.kind = r.kind;
+      IF bad THEN
+        PERFORM events_check(batch);
+      END IF;
+      FOREACH d IN ARRAY coalesce(days, '{}') LOOP
+        PERFORM events_partition_ensure(d);
+      END LOOP;
+    END;
+  END LOOP;
   IF todo IS NOT NULL THEN
     FOREACH e IN ARRAY todo LOOP
       IF (SELECT alerting FROM event_kinds WHERE kind = e.kind) THEN
