@@ -13,24 +13,16 @@
 #include "db.h"
 #include "event_store.h"
 #include "migrate.h"
+#include "test_db.h"
+#include "test_support.h"
 #include "timeutil.h"
 
 static PGconn *conn;
 
-#define SEC G_GINT64_CONSTANT(1000000)
-#define MINUTE (60 * SEC)
-#define HOUR (60 * MINUTE)
-#define DAY (24 * HOUR)
-
-static gint64
-at(const char *iso)
-{
-  gint64 us = 0;
-  cw_error_t err;
-  if (cw_time_parse(iso, &us, &err) < 0)
-    g_error("%s", err.msg);
-  return us;
-}
+#define SEC CW_TEST_SEC
+#define MINUTE CW_TEST_MINUTE
+#define HOUR CW_TEST_HOUR
+#define DAY CW_TEST_DAY
 
 static cw_event_t *
 ev(gint64 camera, const char *kind, gint64 start)
@@ -135,13 +127,13 @@ test_batch_json(void)
   cw_event_t a = {.camera_id = 7,
                   .kind = "camera.offline",
                   .severity = "warning",
-                  .start_us = at("2026-04-01T10:00:00.000001Z"),
-                  .end_us = at("2026-04-01T10:00:05Z"),
+                  .start_us = cw_test_time("2026-04-01T10:00:00.000001Z"),
+                  .end_us = cw_test_time("2026-04-01T10:00:05Z"),
                   .attributes = "{\"why\":\"refused\"}",
                   .snapshot = "7/a.jpg"};
   cw_event_t b = {.camera_id = 0,
                   .kind = "node.started",
-                  .start_us = at("2026-04-01T10:00:00Z"),
+                  .start_us = cw_test_time("2026-04-01T10:00:00Z"),
                   .attributes = "not json"};
   cw_event_new_id(a.id);
   cw_event_new_id(b.id);
@@ -180,7 +172,7 @@ test_batch_json(void)
 static void
 test_add_idempotent(void)
 {
-  gint64 t0 = at("2026-03-01T10:00:00Z");
+  gint64 t0 = cw_test_time("2026-03-01T10:00:00Z");
   GPtrArray *b = batch_new();
   g_ptr_array_add(b, ev(201, "camera.offline", t0));
   g_ptr_array_add(b, ev(201, "camera.offline", t0 + MINUTE));
@@ -220,7 +212,7 @@ test_add_idempotent(void)
 static void
 test_partitions(void)
 {
-  gint64 t0 = at("2026-05-10T23:59:59.999999Z");
+  gint64 t0 = cw_test_time("2026-05-10T23:59:59.999999Z");
   GPtrArray *b = batch_new();
   g_ptr_array_add(b, ev(202, "traffic.count", t0));
   g_ptr_array_add(b, ev(202, "traffic.count", t0 + 1));
@@ -242,7 +234,7 @@ static void
 expect_refused(cw_event_t *bad, const char *words)
 {
   GPtrArray *b = batch_new();
-  cw_event_t *good = ev(203, "traffic.count", at("2026-03-03T10:00:00Z"));
+  cw_event_t *good = ev(203, "traffic.count", cw_test_time("2026-03-03T10:00:00Z"));
   g_ptr_array_add(b, good);
   g_ptr_array_add(b, bad);
   guint added = 7;
@@ -261,7 +253,7 @@ expect_refused(cw_event_t *bad, const char *words)
 static void
 test_refused(void)
 {
-  gint64 t = at("2026-03-03T10:00:00Z");
+  gint64 t = cw_test_time("2026-03-03T10:00:00Z");
   cw_event_t *e = ev(203, "camera.exploded", t);
   char *want = g_strdup_printf("event %s: unknown kind 'camera.exploded'", e->id);
   expect_refused(e, want);
@@ -304,7 +296,7 @@ test_refused(void)
 static void
 test_ongoing_incident(void)
 {
-  gint64 t0 = at("2026-03-04T08:00:00Z");
+  gint64 t0 = cw_test_time("2026-03-04T08:00:00Z");
   cw_event_t *first = ev(204, "traffic.congestion", t0);
   first->severity = "info";
   char first_id[CW_EVENT_ID_LEN + 1];
@@ -350,7 +342,7 @@ test_ongoing_incident(void)
 static void
 test_new_after_resolution(void)
 {
-  gint64 t0 = at("2026-03-05T08:00:00Z");
+  gint64 t0 = cw_test_time("2026-03-05T08:00:00Z");
   g_assert_cmpuint(add_one("n-again", ev(207, "traffic.wrong_way", t0)), ==, 1);
   gint64 first = alert_of(207, "traffic.wrong_way", "open");
   cw_error_t err;
@@ -373,7 +365,7 @@ test_new_after_resolution(void)
 static void
 test_node_alerts(void)
 {
-  gint64 t0 = at("2026-03-06T08:00:00Z");
+  gint64 t0 = cw_test_time("2026-03-06T08:00:00Z");
   g_assert_cmpuint(add_one("n-disk-1", ev(0, "node.disk_full", t0)), ==, 1);
   g_assert_cmpuint(add_one("n-disk-2", ev(0, "node.disk_full", t0)), ==, 1);
   g_assert_cmpuint(add_one("n-disk-1", ev(0, "node.disk_full", t0 + MINUTE)), ==, 1);
@@ -391,7 +383,7 @@ test_node_alerts(void)
 static void
 test_offline_online(void)
 {
-  gint64 t0 = at("2026-03-07T08:00:00Z");
+  gint64 t0 = cw_test_time("2026-03-07T08:00:00Z");
   g_assert_cmpuint(add_one("n-off", ev(208, "camera.offline", t0)), ==, 1);
   g_assert_cmpuint(add_one("n-off", ev(208, "camera.offline", t0 + MINUTE)), ==, 1);
   gint64 id = alert_of(208, "camera.offline", "open");
@@ -460,7 +452,7 @@ test_offline_online(void)
 static void
 test_lifecycle(void)
 {
-  gint64 t0 = at("2026-03-08T08:00:00Z");
+  gint64 t0 = cw_test_time("2026-03-08T08:00:00Z");
   g_assert_cmpuint(add_one("n-life", ev(211, "camera.tamper.blackout", t0)), ==, 1);
   gint64 id = alert_of(211, "camera.tamper.blackout", "open");
   gint64 audit = sql_int("SELECT count(*) FROM audit_log");
@@ -521,7 +513,7 @@ test_lifecycle(void)
 static void
 test_list(void)
 {
-  gint64 t0 = at("2026-03-09T08:00:00Z");
+  gint64 t0 = cw_test_time("2026-03-09T08:00:00Z");
   g_assert_cmpuint(add_one("n-list", ev(213, "camera.tamper.frozen", t0)), ==, 1);
   g_assert_cmpuint(add_one("n-list", ev(213, "camera.tamper.defocus", t0 + MINUTE)), ==, 1);
   g_assert_cmpuint(add_one("n-list", ev(213, "camera.stalled", t0 + 2 * MINUTE)), ==, 1);
@@ -610,7 +602,7 @@ test_notify(void)
   g_assert_cmpint(PQresultStatus(res), ==, PGRES_COMMAND_OK);
   PQclear(res);
 
-  gint64 t0 = at("2026-03-10T08:00:00Z");
+  gint64 t0 = cw_test_time("2026-03-10T08:00:00Z");
   g_assert_cmpuint(add_one("n-notify", ev(214, "traffic.stopped_vehicle", t0)), ==, 1);
   gint64 id = alert_of(214, "traffic.stopped_vehicle", "open");
   expect_notify(listener, id, "opened", "open", 1);
@@ -635,13 +627,7 @@ int
 main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
-  conn = PQconnectdb("");
-  if (PQstatus(conn) != CONNECTION_OK)
-    g_error("connect (run under tests/harness/with-pg): %s", PQerrorMessage(conn));
-  cw_error_t err;
-  int applied = 0;
-  if (cw_migrate_apply(conn, "test_event_store", &applied, &err) < 0)
-    g_error("migrate: %s", err.msg);
+  conn = cw_test_db("test_event_store");
 
   g_test_add_func("/events/new_id", test_new_id);
   g_test_add_func("/events/batch_json", test_batch_json);

@@ -12,24 +12,16 @@
 #include "db.h"
 #include "footage.h"
 #include "migrate.h"
+#include "test_db.h"
+#include "test_support.h"
 #include "timeutil.h"
 
 static PGconn *conn;
 
-#define SEC G_GINT64_CONSTANT(1000000)
-#define MINUTE (60 * SEC)
-#define HOUR (60 * MINUTE)
-#define DAY (24 * HOUR)
-
-static gint64
-at(const char *iso)
-{
-  gint64 us = 0;
-  cw_error_t err;
-  if (cw_time_parse(iso, &us, &err) < 0)
-    g_error("%s", err.msg);
-  return us;
-}
+#define SEC CW_TEST_SEC
+#define MINUTE CW_TEST_MINUTE
+#define HOUR CW_TEST_HOUR
+#define DAY CW_TEST_DAY
 
 static cw_segment_info_t *
 seg(gint64 camera, gint64 start, gint64 dur, gint64 bytes)
@@ -101,7 +93,7 @@ camera_register(const char *name)
 static void
 test_add_idempotent(void)
 {
-  gint64 t0 = at("2026-03-01T10:00:00Z");
+  gint64 t0 = cw_test_time("2026-03-01T10:00:00Z");
   GPtrArray *s = segs_new();
   for (int i = 0; i < 3; i++)
     g_ptr_array_add(s, seg(101, t0 + i * MINUTE, MINUTE, 1000 + i));
@@ -139,7 +131,7 @@ test_add_idempotent(void)
 static void
 test_add_microseconds(void)
 {
-  gint64 t0 = at("2026-03-01T11:00:00.123457Z");
+  gint64 t0 = cw_test_time("2026-03-01T11:00:00.123457Z");
   GPtrArray *s = segs_new();
   cw_segment_info_t *one = seg(102, t0, 59 * SEC + 999999, 10);
   one->codec = CW_CODEC_H265;
@@ -161,7 +153,7 @@ test_add_microseconds(void)
 static void
 test_add_refuses(void)
 {
-  gint64 t0 = at("2026-03-01T12:00:00Z");
+  gint64 t0 = cw_test_time("2026-03-01T12:00:00Z");
   struct {
     const char *what, *want;
   } cases[] = {
@@ -216,10 +208,10 @@ static void
 test_add_partitions(void)
 {
   GPtrArray *s = segs_new();
-  g_ptr_array_add(s, seg(104, at("2026-04-01T12:00:00Z"), MINUTE, 10));
-  g_ptr_array_add(s, seg(104, at("2026-04-01T23:59:30Z"), MINUTE, 10));
-  g_ptr_array_add(s, seg(104, at("2026-04-03T00:00:00Z"), MINUTE, 10));
-  g_ptr_array_add(s, seg(104, at("2026-04-02T23:30:00+01:00"), MINUTE, 10)); /* 22:30Z */
+  g_ptr_array_add(s, seg(104, cw_test_time("2026-04-01T12:00:00Z"), MINUTE, 10));
+  g_ptr_array_add(s, seg(104, cw_test_time("2026-04-01T23:59:30Z"), MINUTE, 10));
+  g_ptr_array_add(s, seg(104, cw_test_time("2026-04-03T00:00:00Z"), MINUTE, 10));
+  g_ptr_array_add(s, seg(104, cw_test_time("2026-04-02T23:30:00+01:00"), MINUTE, 10)); /* 22:30Z */
   g_assert_cmpuint(add_all("n-part", s), ==, 4);
   g_assert_cmpint(sql_int("SELECT count(*) FROM pg_inherits i"
                           " JOIN pg_class c ON c.oid = i.inhrelid"
@@ -234,7 +226,7 @@ test_add_partitions(void)
   gint64 before =
       sql_int("SELECT count(*) FROM pg_inherits WHERE inhparent = 'segments'::regclass");
   s = segs_new();
-  g_ptr_array_add(s, seg(104, at("2026-04-01T13:00:00Z"), MINUTE, 10));
+  g_ptr_array_add(s, seg(104, cw_test_time("2026-04-01T13:00:00Z"), MINUTE, 10));
   g_assert_cmpuint(add_all("n-part", s), ==, 1);
   g_assert_cmpint(
       sql_int("SELECT count(*) FROM pg_inherits WHERE inhparent = 'segments'::regclass"), ==,
@@ -248,7 +240,7 @@ find(gint64 camera, const char *from, const char *to)
 {
   cw_footage_t *f = NULL;
   cw_error_t err;
-  if (cw_footage_find(conn, camera, at(from), at(to), &f, &err) < 0)
+  if (cw_footage_find(conn, camera, cw_test_time(from), cw_test_time(to), &f, &err) < 0)
     g_error("cw_footage_find: %s", err.msg);
   return f;
 }
@@ -259,7 +251,7 @@ assert_gap(const cw_footage_t *f, guint i, const char *from, const char *to)
   g_assert_cmpuint(i, <, f->gaps->len);
   const cw_time_range_t *g = &g_array_index(f->gaps, cw_time_range_t, i);
   char *got_from = cw_time_format(g->from_us), *got_to = cw_time_format(g->to_us);
-  char *want_from = cw_time_format(at(from)), *want_to = cw_time_format(at(to));
+  char *want_from = cw_time_format(cw_test_time(from)), *want_to = cw_time_format(cw_test_time(to));
   g_assert_cmpstr(got_from, ==, want_from);
   g_assert_cmpstr(got_to, ==, want_to);
   g_free(got_from);
@@ -278,10 +270,10 @@ find_fixture(void)
     return;
   done = TRUE;
   GPtrArray *s = segs_new();
-  g_ptr_array_add(s, seg(201, at("2026-05-01T10:00:00Z"), MINUTE, 100));
-  g_ptr_array_add(s, seg(201, at("2026-05-01T10:01:00.1Z"), MINUTE - SEC / 10, 100));
-  g_ptr_array_add(s, seg(201, at("2026-05-01T10:05:00Z"), MINUTE, 100));
-  g_ptr_array_add(s, seg(201, at("2026-05-01T10:05:30Z"), MINUTE, 100));
+  g_ptr_array_add(s, seg(201, cw_test_time("2026-05-01T10:00:00Z"), MINUTE, 100));
+  g_ptr_array_add(s, seg(201, cw_test_time("2026-05-01T10:01:00.1Z"), MINUTE - SEC / 10, 100));
+  g_ptr_array_add(s, seg(201, cw_test_time("2026-05-01T10:05:00Z"), MINUTE, 100));
+  g_ptr_array_add(s, seg(201, cw_test_time("2026-05-01T10:05:30Z"), MINUTE, 100));
   add_all("n-find", s);
 }
 
@@ -346,7 +338,7 @@ test_find_inside_gap(void)
 static void
 test_find_tolerance(void)
 {
-  gint64 t0 = at("2026-05-02T10:00:00Z");
+  gint64 t0 = cw_test_time("2026-05-02T10:00:00Z");
   GPtrArray *s = segs_new();
   g_ptr_array_add(s, seg(202, t0, MINUTE, 100));
   g_ptr_array_add(s, seg(202, t0 + MINUTE + CW_FOOTAGE_GAP_TOLERANCE_US - 1, MINUTE, 100));
@@ -369,7 +361,7 @@ test_find_tolerance(void)
 static void
 test_find_long_segment(void)
 {
-  gint64 t0 = at("2026-05-03T00:30:00Z");
+  gint64 t0 = cw_test_time("2026-05-03T00:30:00Z");
   GPtrArray *s = segs_new();
   g_ptr_array_add(s, seg(204, t0, HOUR, 100));
   add_all("n-find", s);
@@ -387,26 +379,26 @@ test_find_cameras(void)
   find_fixture();
   cw_footage_t *f = NULL;
   cw_error_t err = {0};
-  g_assert_cmpint(
-      cw_footage_find(conn, 299, at("2026-05-01T10:00:00Z"), at("2026-05-01T11:00:00Z"), &f, &err),
-      ==, -ENOENT);
+  g_assert_cmpint(cw_footage_find(conn, 299, cw_test_time("2026-05-01T10:00:00Z"),
+                                  cw_test_time("2026-05-01T11:00:00Z"), &f, &err),
+                  ==, -ENOENT);
   g_assert_cmpstr(err.msg, ==, "camera 299: no such camera");
   g_assert_null(f);
   /* Registered, never recorded: known, and all gap. */
   gint64 id = camera_register("find-empty");
-  g_assert_cmpint(
-      cw_footage_find(conn, id, at("2026-05-01T10:00:00Z"), at("2026-05-01T11:00:00Z"), &f, &err),
-      ==, 0);
+  g_assert_cmpint(cw_footage_find(conn, id, cw_test_time("2026-05-01T10:00:00Z"),
+                                  cw_test_time("2026-05-01T11:00:00Z"), &f, &err),
+                  ==, 0);
   g_assert_cmpuint(f->gaps->len, ==, 1);
   cw_footage_free(f);
   /* Camera 201 is not registered (or was removed) but has footage:
    * outside its footage it is still a camera with a gap. */
-  g_assert_cmpint(
-      cw_footage_find(conn, 201, at("2026-06-01T10:00:00Z"), at("2026-06-01T11:00:00Z"), &f, &err),
-      ==, 0);
+  g_assert_cmpint(cw_footage_find(conn, 201, cw_test_time("2026-06-01T10:00:00Z"),
+                                  cw_test_time("2026-06-01T11:00:00Z"), &f, &err),
+                  ==, 0);
   g_assert_cmpuint(f->gaps->len, ==, 1);
   cw_footage_free(f);
-  gint64 t = at("2026-05-01T10:00:00Z");
+  gint64 t = cw_test_time("2026-05-01T10:00:00Z");
   g_assert_cmpint(cw_footage_find(conn, 201, t, t, &f, &err), ==, -EINVAL);
   g_assert_cmpint(cw_footage_find(conn, 201, t, t - 1, &f, &err), ==, -EINVAL);
 }
@@ -465,7 +457,8 @@ test_find_plan(void)
   GPtrArray *s = segs_new();
   for (int d = 0; d < 5; d++)
     for (int m = 0; m < 3; m++)
-      g_ptr_array_add(s, seg(205, at("2026-07-01T10:00:00Z") + d * DAY + m * MINUTE, MINUTE, 100));
+      g_ptr_array_add(
+          s, seg(205, cw_test_time("2026-07-01T10:00:00Z") + d * DAY + m * MINUTE, MINUTE, 100));
   add_all("n-plan", s);
   sql_exec("ANALYZE segments");
   GString *plan = g_string_new(NULL);
@@ -531,7 +524,7 @@ test_expire(void)
       g_strdup_printf("UPDATE cameras SET retention_days = 2 WHERE id = %" G_GINT64_FORMAT, a);
   sql_exec(sql);
   g_free(sql);
-  gint64 day0 = at("2026-08-01T00:00:00Z"), now = day0 + 10 * DAY;
+  gint64 day0 = cw_test_time("2026-08-01T00:00:00Z"), now = day0 + 10 * DAY;
   GPtrArray *s = segs_new();
   for (int d = 0; d < 10; d++) {
     g_ptr_array_add(s, seg(a, day0 + d * DAY + 12 * HOUR, MINUTE, 10));
@@ -617,7 +610,7 @@ evict(const char *node, gint64 want, guint limit)
 static void
 test_evict(void)
 {
-  gint64 t0 = at("2026-08-20T10:00:00Z");
+  gint64 t0 = cw_test_time("2026-08-20T10:00:00Z");
   GPtrArray *s = segs_new();
   for (int i = 0; i < 10; i++)
     g_ptr_array_add(s, seg(401 + i % 2, t0 + i * MINUTE, MINUTE, 1000));
@@ -669,7 +662,7 @@ test_evict(void)
 static void
 test_last_starts_and_bytes(void)
 {
-  gint64 t0 = at("2026-09-01T10:00:00Z");
+  gint64 t0 = cw_test_time("2026-09-01T10:00:00Z");
   GPtrArray *s = segs_new();
   for (int i = 0; i < 5; i++) {
     g_ptr_array_add(s, seg(501, t0 + i * MINUTE, MINUTE, 100 + i));
@@ -705,7 +698,7 @@ static void
 test_hold_release(void)
 {
   gint64 cam = camera_register("hold-cam");
-  gint64 t0 = at("2026-10-01T10:00:00Z");
+  gint64 t0 = cw_test_time("2026-10-01T10:00:00Z");
   cw_error_t err = {0};
   gint64 id1 = 0, id2 = 0;
   g_assert_cmpint(cw_footage_hold(conn, 601, t0, t0 + HOUR, "C-1", "test", &id1, &err), ==,
@@ -800,13 +793,7 @@ int
 main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
-  cw_error_t err;
-  conn = cw_db_connect("", "test_footage", &err);
-  if (!conn)
-    g_error("%s (run under tests/harness/with-pg)", err.msg);
-  int applied = 0;
-  if (cw_migrate_apply(conn, "test_footage", &applied, &err) < 0)
-    g_error("%s", err.msg);
+  conn = cw_test_db("test_footage");
   g_test_add_func("/footage/add/idempotent", test_add_idempotent);
   g_test_add_func("/footage/add/microseconds", test_add_microseconds);
   g_test_add_func("/footage/add/refuses", test_add_refuses);

@@ -5,10 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +14,7 @@
 #include <glib/gstdio.h>
 
 #include "journal.h"
+#include "test_support.h"
 
 #define OVERHEAD 20 /* u32 length, u64 seq, 8-byte checksum */
 
@@ -661,20 +660,9 @@ test_crash(void)
 static void
 test_disk_full(void)
 {
-  if (geteuid() != 0) {
-    g_test_skip("needs root to mount a small tmpfs");
+  char *mnt = cw_test_private_tmpfs("cwjournal-full", "256k");
+  if (!mnt)
     return;
-  }
-  char *mnt = g_dir_make_tmp("cwjournal-full-XXXXXX", NULL);
-  if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-      mount("tmpfs", mnt, "tmpfs", 0, "size=256k") < 0) {
-    char *why = g_strdup_printf("cannot mount a tmpfs of 256 KiB: %s", g_strerror(errno));
-    g_test_skip(why);
-    g_free(why);
-    g_rmdir(mnt);
-    g_free(mnt);
-    return;
-  }
   char *dir = g_build_filename(mnt, "journal", NULL);
   cw_journal_t *j = open_ok(dir, 0, 64 * 1024);
   guint8 buf[1000];

@@ -10,13 +10,12 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
-#include <sched.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "camsim.h"
+#include "test_support.h"
 
 #define CAM 7
 #define FPS 25
@@ -980,20 +979,9 @@ test_recover(void)
 static void
 test_disk_full(void)
 {
-  if (geteuid() != 0) {
-    g_test_skip("needs root to mount a small tmpfs");
+  char *mnt = cw_test_private_tmpfs("cwrec-full", "1m");
+  if (!mnt)
     return;
-  }
-  char *mnt = g_dir_make_tmp("cwrec-full-XXXXXX", NULL);
-  if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-      mount("tmpfs", mnt, "tmpfs", 0, "size=1m") < 0) {
-    char *why = g_strdup_printf("cannot mount a tmpfs of 1 MiB: %s", g_strerror(errno));
-    g_test_skip(why);
-    g_free(why);
-    g_rmdir(mnt);
-    g_free(mnt);
-    return;
-  }
   clip_t *clip = clip_new(CW_CODEC_H264, "320x240", 12);
   rig_t g;
   char *root = g_build_filename(mnt, "footage", NULL);
