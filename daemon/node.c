@@ -147,8 +147,11 @@ state_is_down(const char *state)
 }
 
 /* camera.offline when a camera that was up (or not yet told) goes down,
- * camera.online when a camera told down plays again. Connecting and
- * describing are neither: every reconnect passes through them. */
+ * camera.online when a camera told down plays again, and also the first
+ * time it plays after this node started: an earlier run (or a node that
+ * crashed, its last events still in the journal) may have told it down, and
+ * only an online event resolves that alert. Connecting and describing are
+ * neither: every reconnect passes through them. */
 static void
 emit_state_events(cw_node_t *n, const cw_camera_health_row_t *r, const char *last_error)
 {
@@ -159,7 +162,7 @@ emit_state_events(cw_node_t *n, const cw_camera_health_row_t *r, const char *las
   const char *kind = NULL;
   if (down && was != 2)
     kind = "camera.offline";
-  else if (playing && was == 2)
+  else if (playing && was != 1)
     kind = "camera.online";
   if (playing || down) {
     gint64 *key = g_new(gint64, 1);
@@ -173,6 +176,10 @@ emit_state_events(cw_node_t *n, const cw_camera_health_row_t *r, const char *las
   cw_json_member_string(b, "state", r->state);
   cw_json_member_string(b, "last_error", last_error && *last_error ? last_error : NULL);
   cw_json_member_string(b, "node", n->name);
+  if (playing && was == 0) {
+    json_builder_set_member_name(b, "after_start");
+    json_builder_add_boolean_value(b, TRUE);
+  }
   json_builder_end_object(b);
   char *attrs = cw_json_builder_finish(b);
   cw_event_t ev = {

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The event writer under faults, on a PostgreSQL server of the test's own
 # (issue 5, item 6): a steady load of 500 events a second while the server
-# is stopped for 15 s and started again; then a producer killed with -9
-# mid-load and restarted on the same journal. Afterwards every event that
+# is stopped for 60 s and started again; then a producer killed with -9
+# mid-load and restarted on the same journal; then a two-host connection
+# string whose first host is read-only, the writable one stopped and the
+# other made writable under load (items 2 and 6). Afterwards every event that
 # was accepted is in the table exactly once (ids compared one by one), and
 # the journal is empty.
 set -euo pipefail
@@ -14,13 +16,15 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 : "${EV_LOAD:?}" "${CWCTL:?}"
 
 pg=$(mktemp -d /tmp/cw-events-pg.XXXXXX)
-rmdir "$pg" # cw_pg_start makes it, and marks it as its own
+pgb=$(mktemp -d /tmp/cw-events-pgb.XXXXXX)
+rmdir "$pg" "$pgb" # cw_pg_start makes them, and marks them as its own
 load=
 # shellcheck disable=SC2317  # reached through trap only
 stop_all() {
   [ -z "$load" ] || kill -KILL "$load" 2>/dev/null || true
   umount "$CW_TMP/small" 2>/dev/null || true
   cw_pg_stop "$pg" || true
+  cw_pg_stop "$pgb" || true
   rm -rf -- "$CW_TMP"
 }
 trap stop_all EXIT
@@ -46,13 +50,13 @@ expect_stored() {
   expect_eq "run $1: accepted events missing from the table" "0" "$missing"
 }
 
-# --- PostgreSQL stopped for 15 s under load -------------------------------
-"$EV_LOAD" --journal "$CW_TMP/j1" --progress "$CW_TMP/p1" --run 1 --rate 500 --seconds 30 \
+# --- PostgreSQL stopped for 60 s under load -------------------------------
+"$EV_LOAD" --journal "$CW_TMP/j1" --progress "$CW_TMP/p1" --run 1 --rate 500 --seconds 75 \
   --drain 60 >"$CW_TMP/load1.out" 2>"$CW_TMP/load1.err" &
 load=$!
 sleep 5
 cw_pg_stop_server "$pg"
-sleep 15
+sleep 60
 read -r _ acc_down com_down _ <"$CW_TMP/p1"
 cw_pg_start "$pg" >/dev/null || fail "could not start the server again"
 rc=0
@@ -105,6 +109,51 @@ if mount -t tmpfs -o size=256k tmpfs "$small" 2>/dev/null; then
 else
   echo "skipping the full-filesystem part: cannot mount a tmpfs here (needs root)" >&2
 fi
+
+# --- two hosts, the first read-only; the writable one fails over ----------
+# libpq's multi-host strings with target_session_attrs=read-write, as a node
+# sees a primary and a standby: the writer must pass over the read-only host,
+# and when the writable one goes away and the other becomes writable (a
+# promotion, here by configuration), carry on there without losing an event.
+host_a=$PGHOST
+cw_pg_start "$pgb" >/dev/null || fail "could not start the second server"
+host_b=$PGHOST
+expect_ok "$CWCTL" db migrate
+sql "ALTER SYSTEM SET default_transaction_read_only = on" >/dev/null
+sql "SELECT pg_reload_conf()" >/dev/null
+export PGHOST=$host_a
+# sqlb SQL: on the second host, writable for this session whatever it is.
+sqlb() { PGHOST=$host_b PGOPTIONS="-c default_transaction_read_only=off" sql "$@"; }
+run4="SELECT id FROM events WHERE id::text LIKE '00000000-0004-%'"
+PGHOST="$host_b,$host_a" PGTARGETSESSIONATTRS=read-write \
+  "$EV_LOAD" --journal "$CW_TMP/j4" --progress "$CW_TMP/p4" --run 4 --rate 500 --seconds 30 \
+  --drain 60 >"$CW_TMP/load4.out" 2>"$CW_TMP/load4.err" &
+load=$!
+sleep 6
+on_a=$(sql "SELECT count(*) FROM ($run4) e")
+[ "$on_a" -gt 0 ] || fail "nothing reached the writable second host of \"$host_b,$host_a\""
+_cw_pass
+expect_eq "events on the read-only first host" 0 "$(sqlb "SELECT count(*) FROM ($run4) e")"
+cw_pg_stop_server "$pg"
+sleep 2
+sqlb "ALTER SYSTEM SET default_transaction_read_only = off" >/dev/null
+sqlb "SELECT pg_reload_conf()" >/dev/null
+rc=0
+wait "$load" || rc=$?
+load=
+expect_eq "ev_load exit status (drained into the other host)" 0 "$rc"
+read -r sub4 acc4 com4 _ <"$CW_TMP/p4"
+expect_eq "every submitted event accepted (two hosts)" "$sub4" "$acc4"
+expect_eq "every accepted event committed (two hosts)" "$acc4" "$com4"
+on_b=$(sqlb "SELECT count(*) FROM ($run4) e")
+[ "$on_b" -gt 0 ] || fail "nothing reached the host that became writable"
+_cw_pass
+cw_pg_start "$pg" >/dev/null || fail "could not start the first server again"
+export PGHOST=$host_a
+ids_between 4 0 "$acc4" | sort >"$CW_TMP/want4"
+{ sql "$run4"; sqlb "$run4"; } | sort -u >"$CW_TMP/got4"
+expect_eq "run 4: accepted events on neither host" "" "$(comm -23 "$CW_TMP/want4" "$CW_TMP/got4" | head -3)"
+echo "two hosts: $acc4 events accepted, $on_a on the first writable host by the stop, $on_b on the one made writable"
 
 # --- a restart sends what its journal still holds: nothing is added twice --
 before=$(sql "SELECT count(*) FROM events")
