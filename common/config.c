@@ -247,6 +247,34 @@ static const cw_config_key_t builtin_schema[] = {
         .description = "Group commit: milliseconds between syncs of the journal; an event is "
                        "accepted once synced.",
     },
+    {
+        .section = "events",
+        .key = "snapshot_dir",
+        .type = CW_CONFIG_STRING,
+        .def = "/var/lib/citywatch/snapshots",
+        .description = "Folder of event snapshots: a JPEG of the camera's picture for events "
+                       "that carry one, kept on this node's disk; events refer to them by "
+                       "their path below this folder.",
+    },
+    {
+        .section = "events",
+        .key = "snapshot_width",
+        .type = CW_CONFIG_INT,
+        .def = "640",
+        .min = 0,
+        .max = 8192,
+        .description = "Snapshots are scaled down to at most this many pixels wide (aspect "
+                       "kept); 0 keeps the camera's size.",
+    },
+    {
+        .section = "events",
+        .key = "snapshot_days",
+        .type = CW_CONFIG_INT,
+        .def = "30",
+        .min = 1,
+        .max = 3650,
+        .description = "Days snapshots are kept; older days are removed hourly.",
+    },
     {0},
 };
 

@@ -18,6 +18,7 @@
 #include "node.h"
 #include "recording.h"
 #include "secret.h"
+#include "snapshots.h"
 #include "worker_pool.h"
 
 typedef struct {
@@ -40,6 +41,23 @@ close_handle(uv_handle_t *h, void *arg)
 {
   if (!uv_is_closing(h))
     uv_close(h, NULL);
+}
+
+/* Ingest hands each unit to one sink; this one passes it to every stage
+ * that takes units. Each borrows the unit and never blocks. */
+typedef struct {
+  cw_recorder_t *recorder;
+  cw_snapshotter_t *snapshotter;
+} unit_fanout_t;
+
+static void
+unit_fanout(void *opaque, cw_access_unit_t *au)
+{
+  unit_fanout_t *f = opaque;
+  if (f->recorder)
+    cw_recorder_push(f->recorder, au);
+  if (f->snapshotter)
+    cw_snapshotter_push(f->snapshotter, au);
 }
 
 static int
@@ -80,6 +98,8 @@ main(int argc, char **argv)
   cw_node_t *node_ctl = NULL;
   cw_recording_t *recording = NULL;
   cw_event_writer_t *events = NULL;
+  cw_snapshots_t *snapshots = NULL;
+  unit_fanout_t fanout = {0};
 
   if (!g_option_context_parse(oc, &argc, &argv, &gerr)) {
     fprintf(stderr, "citywatchd: %s\n", gerr->message);
@@ -154,8 +174,7 @@ main(int argc, char **argv)
       .backoff_max_ms = (guint)(cw_config_get_double(cfg, "ingest", "backoff_max") * 1000),
       .stable_ms = (guint)cw_config_get_int(cfg, "ingest", "stable_period") * 1000,
       .timeout_ms = (guint)cw_config_get_int(cfg, "ingest", "rtsp_timeout") * 1000,
-      /* Analytics attaches here too when it lands. */
-      .sink = NULL,
+      .sink = NULL, /* unit_fanout, below; analytics joins it when it lands */
   };
   cw_event_writer_options_t eo = {
       .journal_dir = cw_config_get_string(cfg, "events", "journal_dir"),
@@ -176,14 +195,21 @@ main(int argc, char **argv)
       cw_log_error("citywatchd", "cannot record: %s", err.msg);
       goto out;
     }
-    opts.sink = cw_recorder_push;
-    opts.sink_opaque = cw_recording_recorder(recording);
+    fanout.recorder = cw_recording_recorder(recording);
   }
+  snapshots = cw_snapshots_start(&d.loop, cfg, &err);
+  if (!snapshots) {
+    cw_log_error("citywatchd", "%s", err.msg);
+    goto out;
+  }
+  fanout.snapshotter = cw_snapshots_snapshotter(snapshots);
+  opts.sink = unit_fanout;
+  opts.sink_opaque = &fanout;
   pool = cw_ingest_pool_new((guint)cw_config_get_int(cfg, "ingest", "workers"), &opts);
   node_ctl = cw_node_new(&d.loop, node, db ? db : cw_config_get_string(cfg, "database", "conninfo"),
                          cfg, pool, key);
   cw_node_set_recorder(node_ctl, cw_recording_recorder(recording));
-  cw_node_set_events(node_ctl, events);
+  cw_node_set_events(node_ctl, events, fanout.snapshotter);
   cw_node_start(node_ctl);
   cw_log_info("citywatchd", "node %s running: %u ingest workers", node,
               cw_ingest_pool_threads(pool));
@@ -195,6 +221,7 @@ out:
    * recorder, which nothing feeds any more, closes its segments. */
   cw_ingest_pool_free(pool);
   cw_recording_stop(recording);
+  cw_snapshots_stop(snapshots);
   /* Last: what the stages reported on the way down is journaled, and sent
    * if the database takes it within two seconds. */
   cw_event_writer_free(events, 2000);
@@ -204,6 +231,7 @@ out:
     uv_loop_close(&d.loop);
   }
   cw_node_free(node_ctl);
+  cw_snapshots_free(snapshots);
   cw_secret_key_free(key);
   if (conn)
     PQfinish(conn);

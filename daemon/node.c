@@ -17,6 +17,7 @@ struct cw_node {
   uv_timer_t poll_timer, health_timer;
   cw_recorder_t *recorder;   /* NULL: recording off */
   cw_event_writer_t *events; /* NULL: no events */
+  cw_snapshotter_t *snapshots; /* NULL: events without pictures */
   GHashTable *up;            /* camera id -> GINT_TO_POINTER(1 up, 2 down) as last told */
   guint64 poll_ms, health_ms;
   GHashTable *applied; /* camera id -> updated_at the workers have */
@@ -189,10 +190,19 @@ emit_state_events(cw_node_t *n, const cw_camera_health_row_t *r, const char *las
       .attributes = attrs,
   };
   cw_event_new_id(ev.id);
+  /* What the camera shows as it comes back: its next keyframe, written
+   * shortly after the event is; a reader must expect it to be missing. */
+  char *snapshot = NULL;
+  if (n->snapshots && playing) {
+    snapshot = cw_snapshot_relpath(r->camera_id, ev.start_us, ev.id);
+    if (cw_snapshotter_request(n->snapshots, r->camera_id, snapshot))
+      ev.snapshot = snapshot;
+  }
   if (!cw_event_writer_submit(n->events, &ev))
     cw_log_error("node",
                  "camera %" G_GINT64_FORMAT ": %s event not accepted: the event queue is full",
                  r->camera_id, kind);
+  g_free(snapshot);
   g_free(attrs);
 }
 
@@ -284,9 +294,10 @@ cw_node_set_recorder(cw_node_t *n, cw_recorder_t *recorder)
 }
 
 void
-cw_node_set_events(cw_node_t *n, cw_event_writer_t *events)
+cw_node_set_events(cw_node_t *n, cw_event_writer_t *events, cw_snapshotter_t *snapshots)
 {
   n->events = events;
+  n->snapshots = snapshots;
 }
 
 void

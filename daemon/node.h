@@ -12,6 +12,7 @@
 #include "event_writer.h"
 #include "recorder.h"
 #include "secret.h"
+#include "snapshot.h"
 #include "worker_pool.h"
 
 typedef struct cw_node cw_node_t;
@@ -24,9 +25,10 @@ cw_node_t *cw_node_new(uv_loop_t *loop, const char *name, const char *conninfo,
  * disk shows on the camera). NULL: recording is off on this node. */
 void cw_node_set_recorder(cw_node_t *node, cw_recorder_t *recorder);
 /* Camera state changes then become events: camera.offline when a camera
- * drops to backoff, failed or stalled, camera.online when it plays again.
- * NULL: no events. */
-void cw_node_set_events(cw_node_t *node, cw_event_writer_t *events);
+ * drops to backoff, failed or stalled, camera.online when it plays again
+ * (with a snapshot of its picture when snapshots is not NULL). NULL
+ * events: no events. */
+void cw_node_set_events(cw_node_t *node, cw_event_writer_t *events, cw_snapshotter_t *snapshots);
 /* First registry read, then the timers. */
 void cw_node_start(cw_node_t *node);
 /* Stops the timers and writes a last health report. */

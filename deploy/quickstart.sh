@@ -78,6 +78,10 @@ fi
 if ! grep -q '^\[events\]' "$conf"; then
   printf '\n[events]\njournal_dir = %s/events\n' "$var" >>"$conf"
 fi
+# ... and snapshots, which came later, under the same section.
+if ! grep -q '^snapshot_dir' "$conf"; then
+  sed -i "/^\[events\]/a snapshot_dir = $var/snapshots" "$conf"
+fi
 # Configurations written before recording existed get its section once.
 if ! grep -q '^\[recording\]' "$conf"; then
   cat >>"$conf" <<CONF

@@ -119,6 +119,7 @@ cat >"$tmp/node.conf" <<CONF
 # Ingest alone: recording has its own benchmark (record_bench.sh).
 [events]
 journal_dir = $tmp/events
+snapshot_dir = $tmp/snapshots
 [recording]
 enabled = false
 [node]

@@ -130,6 +130,7 @@ cat >"$tmp/node.conf" <<CONF
 # Defaults but for the footage root, on the same disk as everything else.
 [events]
 journal_dir = $tmp/events
+snapshot_dir = $tmp/snapshots
 [recording]
 enabled = true
 root = $footage

@@ -42,6 +42,7 @@ expect_ok "$CWCTL" camera add --name off --url "rtsp://127.0.0.1:$open_port/h264
 cat >"$CW_TMP/node.conf" <<CONF
 [events]
 journal_dir = $CW_TMP/events
+snapshot_dir = $CW_TMP/snapshots
 [recording]
 root = $CW_TMP/footage
 [node]

@@ -57,6 +57,7 @@ backoff_min = 0.2
 backoff_max = 1
 [events]
 journal_dir = $CW_TMP/events
+snapshot_dir = $CW_TMP/snapshots
 [recording]
 root = $1
 segment_seconds = 3

@@ -56,7 +56,7 @@ expect_stderr_contains "from-config"
 
 # --- runs until SIGTERM ----------------------------------------------------
 log=$CW_TMP/daemon.log
-printf '[recording]\nroot = %s/footage\n[events]\njournal_dir = %s/events\n' "$CW_TMP" "$CW_TMP" \
+printf '[recording]\nroot = %s/footage\n[events]\njournal_dir = %s/events\nsnapshot_dir = %s/snapshots\n' "$CW_TMP" "$CW_TMP" "$CW_TMP" \
   >"$CW_TMP/run.conf"
 "$CITYWATCHD" -c "$CW_TMP/run.conf" --node sigterm-node >"$log" 2>&1 &
 pid=$!

@@ -71,6 +71,7 @@ add notcp notcp
 cat >"$CW_TMP/node.conf" <<CONF
 [events]
 journal_dir = $CW_TMP/events
+snapshot_dir = $CW_TMP/snapshots
 [recording]
 root = $CW_TMP/footage
 [ingest]
@@ -138,6 +139,18 @@ expect_eq "its offline alert resolved by itself when it came back" "t" \
   "$(sql "SELECT count(*) >= 1 FROM alerts a JOIN cameras c ON c.id = a.camera_id
           WHERE c.name = 'drop' AND a.kind = 'camera.offline' AND a.state = 'resolved'
           AND a.auto_resolved")"
+# Coming back, a camera's online event carries a snapshot of its picture,
+# written from its next keyframe (H.264 and H.265 alike).
+for cam in drop ok265; do
+  path=$(sql "SELECT e.snapshot FROM events e JOIN cameras c ON c.id = e.camera_id
+              WHERE c.name = '$cam' AND e.kind = 'camera.online' AND e.snapshot IS NOT NULL
+              ORDER BY e.start_time DESC LIMIT 1")
+  [ -n "$path" ] || fail "camera $cam: no camera.online event with a snapshot"
+  for _ in $(seq 1 50); do [ -s "$CW_TMP/snapshots/$path" ] && break; sleep 0.1; done
+  expect_eq "camera $cam: snapshot $path decoded" "mjpeg,320,240" \
+    "$(ffprobe -v error -select_streams v:0 -show_entries stream=codec_name,width,height \
+         -of csv=p=0 "$CW_TMP/snapshots/$path" 2>&1)"
+done
 expect_eq "cameras that never dropped have no offline event" "0" \
   "$(sql "SELECT count(*) FROM events e JOIN cameras c ON c.id = e.camera_id
           WHERE c.name IN ('ok264', 'ok265') AND e.kind = 'camera.offline'")"

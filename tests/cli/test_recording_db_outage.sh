@@ -53,6 +53,7 @@ health_interval = 0.5
 camera_poll_interval = 0.3
 [events]
 journal_dir = $CW_TMP/events
+snapshot_dir = $CW_TMP/snapshots
 [recording]
 root = $footage
 segment_seconds = 2

@@ -63,6 +63,7 @@ start_camsim() {
 cat >"$CW_TMP/node.conf" <<CONF
 [events]
 journal_dir = $CW_TMP/events
+snapshot_dir = $CW_TMP/snapshots
 [recording]
 enabled = false
 [ingest]

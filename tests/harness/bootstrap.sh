@@ -11,7 +11,7 @@ CW_PACKAGES=(
   build-essential meson ninja-build pkg-config
   libglib2.0-dev libjson-glib-dev libuv1-dev libpq-dev libsodium-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
-  libavformat-dev libavcodec-dev libavutil-dev
+  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
   postgresql-15 postgresql-client-15
   ffmpeg
   libgstrtspserver-1.0-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-good
