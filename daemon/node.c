@@ -18,7 +18,7 @@ struct cw_node {
   cw_recorder_t *recorder;   /* NULL: recording off */
   cw_event_writer_t *events; /* NULL: no events */
   cw_snapshotter_t *snapshots; /* NULL: events without pictures */
-  GHashTable *up;            /* camera id -> GINT_TO_POINTER(1 up, 2 down) as last told */
+  GHashTable *up;            /* camera id -> told_t: what the last event said */
   guint64 poll_ms, health_ms;
   GHashTable *applied; /* camera id -> updated_at the workers have */
 };
@@ -153,40 +153,64 @@ state_is_down(const char *state)
  * crashed, its last events still in the journal) may have told it down, and
  * only an online event resolves that alert. Connecting and describing are
  * neither: every reconnect passes through them. */
+typedef struct {
+  gint state;        /* 1 told up, 2 told down */
+  gint64 down_since; /* µs; when told down */
+} told_t;
+
 static void
 emit_state_events(cw_node_t *n, const cw_camera_health_row_t *r, const char *last_error)
 {
   if (!n->events)
     return;
-  gint was = GPOINTER_TO_INT(g_hash_table_lookup(n->up, &r->camera_id));
+  told_t *told = g_hash_table_lookup(n->up, &r->camera_id);
+  gint was = told ? told->state : 0;
   gboolean playing = g_strcmp0(r->state, "playing") == 0, down = state_is_down(r->state);
+  gint64 at = r->state_since_us > 0 ? r->state_since_us : g_get_real_time();
   const char *kind = NULL;
   if (down && was != 2)
     kind = "camera.offline";
   else if (playing && was != 1)
     kind = "camera.online";
-  if (playing || down) {
-    gint64 *key = g_new(gint64, 1);
-    *key = r->camera_id;
-    g_hash_table_insert(n->up, key, GINT_TO_POINTER(playing ? 1 : 2));
-  }
   if (!kind)
     return;
+  gint64 down_since = was == 2 ? told->down_since : 0;
+  if (!told) {
+    gint64 *key = g_new(gint64, 1);
+    *key = r->camera_id;
+    told = g_new0(told_t, 1);
+    g_hash_table_insert(n->up, key, told);
+  }
+  told->state = playing ? 1 : 2;
+  told->down_since = down ? at : 0;
+
   JsonBuilder *b = json_builder_new();
   json_builder_begin_object(b);
-  cw_json_member_string(b, "state", r->state);
-  cw_json_member_string(b, "last_error", last_error && *last_error ? last_error : NULL);
   cw_json_member_string(b, "node", n->name);
-  if (playing && was == 0) {
-    json_builder_set_member_name(b, "after_start");
-    json_builder_add_boolean_value(b, TRUE);
+  if (down) {
+    cw_json_member_string(b, "state", r->state);
+    cw_json_member_string(b, "error", last_error && *last_error ? last_error : NULL);
+  } else {
+    cw_json_member_string(b, "codec", r->codec);
+    json_builder_set_member_name(b, "width");
+    json_builder_add_int_value(b, r->width);
+    json_builder_set_member_name(b, "height");
+    json_builder_add_int_value(b, r->height);
+    if (down_since > 0) {
+      json_builder_set_member_name(b, "offline_s");
+      json_builder_add_double_value(b, (double)(at - down_since) / G_USEC_PER_SEC);
+    }
+    if (was == 0) {
+      json_builder_set_member_name(b, "after_start");
+      json_builder_add_boolean_value(b, TRUE);
+    }
   }
   json_builder_end_object(b);
   char *attrs = cw_json_builder_finish(b);
   cw_event_t ev = {
       .camera_id = r->camera_id,
       .kind = kind,
-      .start_us = r->state_since_us > 0 ? r->state_since_us : g_get_real_time(),
+      .start_us = at,
       .attributes = attrs,
   };
   cw_event_new_id(ev.id);
@@ -280,7 +304,7 @@ cw_node_new(uv_loop_t *loop, const char *name, const char *conninfo, const cw_co
   n->poll_ms = (guint64)(cw_config_get_double(cfg, "ingest", "camera_poll_interval") * 1000);
   n->health_ms = (guint64)(cw_config_get_double(cfg, "ingest", "health_interval") * 1000);
   n->applied = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
-  n->up = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+  n->up = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
   uv_timer_init(loop, &n->poll_timer);
   uv_timer_init(loop, &n->health_timer);
   n->poll_timer.data = n->health_timer.data = n;

@@ -139,6 +139,11 @@ expect_eq "its offline alert resolved by itself when it came back" "t" \
   "$(sql "SELECT count(*) >= 1 FROM alerts a JOIN cameras c ON c.id = a.camera_id
           WHERE c.name = 'drop' AND a.kind = 'camera.offline' AND a.state = 'resolved'
           AND a.auto_resolved")"
+expect_eq "the dropped camera's return says how long it was away, and what it sends" "t" \
+  "$(sql "SELECT bool_and((e.attributes->>'offline_s')::float > 0 AND e.attributes->>'codec' = 'H264'
+                          AND (e.attributes->>'width')::int = 320)
+          FROM events e JOIN cameras c ON c.id = e.camera_id
+          WHERE c.name = 'drop' AND e.kind = 'camera.online' AND e.attributes->>'after_start' IS NULL")"
 # Coming back, a camera's online event carries a snapshot of its picture,
 # written from its next keyframe (H.264 and H.265 alike).
 for cam in drop ok265; do
