@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <uv.h>
 
@@ -21,6 +22,12 @@
 #define NEAR_FULL_PERCENT 80
 /* Accept-to-commit latency histogram: 1 ms buckets, the last one open. */
 #define LATENCY_BUCKETS 60001
+/* What the connection's socket may hold: two batches of 2000 events (about
+ * 120 bytes each as columns) and then some. */
+#define SEND_BUFFER_BYTES (1 << 20)
+/* Producers wake the loop once per this many events (see queued). */
+#define WAKE_EVERY 1024
+#define INT8OID 20 /* pg_type.dat */
 
 /* One group commit: the records [start, end) became accepted at t_us. */
 typedef struct {
@@ -28,7 +35,22 @@ typedef struct {
   gint64 t_us;
 } sync_mark_t;
 
-typedef enum { DB_DOWN, DB_CONNECTING, DB_IDLE, DB_BUSY } db_state_t;
+/* A batch sent and not yet answered. Each is its own transaction, closed
+ * by a pipeline sync; it counts as committed only once the sync's answer
+ * has come. */
+typedef struct {
+  guint64 start, end; /* journal records [start, end) */
+  guint n;
+  guint64 turn;   /* its number on this connection (events_add_rows_in_turn) */
+  gboolean alone; /* sent as JSON: nothing goes behind it */
+  PGresult *res;  /* its statement's last result, until the sync */
+} flight_t;
+
+/* Batches in flight on the connection: the server works on one while the
+ * next is built and sent. */
+#define MAX_IN_FLIGHT 2
+
+typedef enum { DB_DOWN, DB_CONNECTING, DB_READY } db_state_t;
 
 struct cw_event_writer {
   char *journal_dir, *conninfo, *node;
@@ -51,17 +73,29 @@ struct cw_event_writer {
   int poll_fd;
   PGconn *conn;
   db_state_t db;
-  guint64 send_from;    /* the next journal record to send */
-  guint64 inflight_end; /* the record after the batch in flight */
-  guint inflight_n;
-  guint batch_cur; /* halves on a refused batch, down to one event */
+  guint64 send_from;              /* the first record not yet committed (or given up on) */
+  flight_t flight[MAX_IN_FLIGHT]; /* oldest first */
+  guint n_flight;
+  guint64 turn; /* the last batch sent on this connection; from a random start */
+  /* A batch failed: those behind it are skipped by the server, and nothing
+   * more is sent until all have answered; then from send_from again. */
+  gboolean failed;
+  guint batch_cur;       /* halves on a refused batch, down to one event */
+  cw_event_rows_t *rows; /* the batch being sent, as columns */
   guint64 unsynced;
   guint backoff_ms;
   gboolean stopping, db_down_logged, near_full_logged;
-  gboolean transient_error; /* the batch in flight failed for the server's state */
+  gboolean transient_error; /* a batch failed for the server's state: reconnect */
+  char *transient_why;      /* its error message */
   GQueue syncs;             /* sync_mark_t*, oldest first, not yet committed */
   guint grace_ms;
   gint stop_requested; /* atomic */
+  /* Atomic: events queued since the loop last emptied the queue. The sync
+   * timer empties it anyway (an event counts as accepted only at a sync),
+   * so producers wake the loop only every WAKE_EVERY events, to keep the
+   * queue short in a burst: at full rate a uv_async_send per event costs
+   * the loop more than the event. */
+  gint queued;
 };
 
 static void try_send(cw_event_writer_t *w);
@@ -85,7 +119,7 @@ journal_stats(cw_event_writer_t *w)
   w->st.journal_bytes = js.bytes;
   w->st.journal_max_bytes = js.max_bytes;
   w->st.journal_records = js.next_seq - js.first_seq;
-  w->st.db_connected = w->db == DB_IDLE || w->db == DB_BUSY;
+  w->st.db_connected = w->db == DB_READY;
   g_mutex_unlock(&w->mu);
   gboolean near = js.max_bytes && js.bytes * 100 >= js.max_bytes * NEAR_FULL_PERCENT;
   if (near && !w->near_full_logged)
@@ -102,6 +136,8 @@ journal_stats(cw_event_writer_t *w)
 static void
 journal_queued(cw_event_writer_t *w)
 {
+  /* Cleared before emptying: the count restarts for what comes after. */
+  g_atomic_int_set(&w->queued, 0);
   char *json;
   while ((json = cw_queue_pop(w->queue))) {
     guint64 seq;
@@ -175,6 +211,17 @@ poll_watch(cw_event_writer_t *w, int events)
 }
 
 static void
+flights_clear(cw_event_writer_t *w)
+{
+  for (guint i = 0; i < w->n_flight; i++)
+    PQclear(w->flight[i].res);
+  w->n_flight = 0;
+  w->failed = FALSE;
+  w->transient_error = FALSE;
+  g_clear_pointer(&w->transient_why, g_free);
+}
+
+static void
 on_retry(uv_timer_t *t)
 {
   db_connect(t->data);
@@ -183,7 +230,10 @@ on_retry(uv_timer_t *t)
 static void
 db_lost(cw_event_writer_t *w, const char *what)
 {
-  const char *msg = w->conn ? PQerrorMessage(w->conn) : "out of memory";
+  /* A batch refused for the server's state says why in its result. */
+  const char *msg = w->transient_why ? w->transient_why
+                    : w->conn        ? PQerrorMessage(w->conn)
+                                     : "out of memory";
   char *line = g_strchomp(g_strdup(msg));
   if (!w->db_down_logged)
     cw_log_warn(MOD, "%s: %s; events wait in the journal", what, *line ? line : "no reason given");
@@ -194,11 +244,28 @@ db_lost(cw_event_writer_t *w, const char *what)
     PQfinish(w->conn);
   w->conn = NULL;
   w->db = DB_DOWN;
-  w->inflight_end = 0; /* resent from send_from: the insert ignores repeats */
+  /* What was in flight is sent again from send_from: the insert ignores
+   * repeats. */
+  flights_clear(w);
   w->backoff_ms = w->backoff_ms ? MIN(w->backoff_ms * 2, BACKOFF_MAX_MS) : BACKOFF_MIN_MS;
   journal_stats(w);
   if (!w->stopping)
     uv_timer_start(&w->retry_timer, on_retry, w->backoff_ms, 0);
+}
+
+/* A local server's socket holds about 200 KiB by default, less than a
+ * batch: the next batch would wait half-sent, and the server idle, while the
+ * writer is woken to send the rest. Best effort (the kernel caps it); TCP
+ * sizes its buffers by itself. */
+static void
+widen_send_buffer(cw_event_writer_t *w)
+{
+  int fd = PQsocket(w->conn), want = SEND_BUFFER_BYTES;
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (fd >= 0 && getsockname(fd, (struct sockaddr *)&ss, &len) == 0 && ss.ss_family == AF_UNIX &&
+      setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof want) < 0)
+    cw_log_debug(MOD, "SO_SNDBUF: %s", g_strerror(errno));
 }
 
 static void
@@ -212,15 +279,19 @@ connect_step(cw_event_writer_t *w)
     poll_watch(w, UV_WRITABLE);
     break;
   case PGRES_POLLING_OK:
-    if (PQsetnonblocking(w->conn, 1) != 0) {
+    if (PQsetnonblocking(w->conn, 1) != 0 || PQenterPipelineMode(w->conn) != 1) {
       db_lost(w, "event database");
       return;
     }
+    /* Random, so a turn an earlier client of the same server session
+     * recorded never matches one of ours. */
+    w->turn = ((guint64)g_random_int() << 30 | g_random_int_range(1, 1 << 30));
+    widen_send_buffer(w);
     if (w->db_down_logged)
       cw_log_info(MOD, "event database back; sending what the journal holds");
     w->db_down_logged = FALSE;
     w->backoff_ms = 0;
-    w->db = DB_IDLE;
+    w->db = DB_READY;
     STAT_ADD(w, reconnects, 1);
     poll_watch(w, UV_READABLE);
     journal_stats(w);
@@ -246,50 +317,107 @@ db_connect(cw_event_writer_t *w)
 /* ---- sending batches ---------------------------------------------------- */
 
 static void
-try_send(cw_event_writer_t *w)
+watch_for_flush(cw_event_writer_t *w)
 {
-  if (w->db != DB_IDLE)
-    return;
+  /* A big batch may not fit the socket at once: libpq keeps the rest. */
+  poll_watch(w, PQflush(w->conn) == 1 ? UV_READABLE | UV_WRITABLE : UV_READABLE);
+}
+
+/* Sends the next batch after those in flight; FALSE when there is none to
+ * send now. */
+static gboolean
+send_one(cw_event_writer_t *w)
+{
+  if (w->db != DB_READY || w->failed || w->n_flight >= MAX_IN_FLIGHT ||
+      (w->n_flight && w->flight[w->n_flight - 1].alone))
+    return FALSE;
   cw_journal_stats_t js;
   cw_journal_stats(w->journal, &js);
   if (w->send_from < js.first_seq)
     w->send_from = js.first_seq;
+  guint64 from = w->n_flight ? w->flight[w->n_flight - 1].end : w->send_from;
   /* Only synced records: an event is sent once it counts as accepted. */
-  if (w->send_from >= js.synced_seq)
-    return;
-  guint want = (guint)MIN((guint64)w->batch_cur, js.synced_seq - w->send_from);
+  if (from >= js.synced_seq)
+    return FALSE;
+  guint want = (guint)MIN((guint64)w->batch_cur, js.synced_seq - from);
   GPtrArray *recs = NULL;
   cw_error_t err;
-  if (cw_journal_read(w->journal, w->send_from, want, &recs, &err) < 0) {
+  if (cw_journal_read(w->journal, from, want, &recs, &err) < 0) {
     cw_log_error(MOD, "reading the event journal: %s", err.msg);
-    return;
+    return FALSE;
   }
   if (recs->len == 0) {
     g_ptr_array_free(recs, TRUE);
-    return;
+    return FALSE;
   }
-  GString *batch = g_string_new("[");
-  for (guint i = 0; i < recs->len; i++) {
-    const cw_journal_record_t *r = recs->pdata[i];
-    if (i)
-      g_string_append_c(batch, ',');
-    g_string_append_len(batch, (const char *)r->data, (gssize)r->len);
+  /* The records go as columns, in binary, up to the first one that does
+   * not fit them; that one, at the head of a batch, goes alone as JSON,
+   * with nothing in flight before or behind it (only the columns'
+   * statement checks turns). */
+  cw_event_rows_reset(w->rows);
+  guint used = 0;
+  while (used < recs->len) {
+    const cw_journal_record_t *r = recs->pdata[used];
+    if (!cw_event_rows_add_json(w->rows, (const char *)r->data, r->len))
+      break;
+    used++;
   }
-  g_string_append_c(batch, ']');
-  const cw_journal_record_t *last = recs->pdata[recs->len - 1];
-  w->inflight_end = last->seq + 1;
-  w->inflight_n = recs->len;
+  if (used == 0 && w->n_flight > 0) {
+    g_ptr_array_free(recs, TRUE);
+    return FALSE;
+  }
+  flight_t *f = &w->flight[w->n_flight];
+  *f = (flight_t){.start = from, .turn = w->turn + 1};
+  int ok;
+  if (used > 0) {
+    /* The turn this batch follows: the one in flight before it, which
+     * must commit first; none (0) when it is the only one in flight. */
+    guint64 after = w->n_flight ? w->flight[w->n_flight - 1].turn : 0;
+    guint64 turns[2] = {GUINT64_TO_BE(after), GUINT64_TO_BE(f->turn)};
+    cw_event_rows_params_t p;
+    cw_event_rows_params(w->rows, &p);
+    const char *values[2 + CW_EVENT_ROWS_NPARAMS] = {(const char *)&turns[0],
+                                                     (const char *)&turns[1]};
+    int lengths[2 + CW_EVENT_ROWS_NPARAMS] = {8, 8}, formats[2 + CW_EVENT_ROWS_NPARAMS] = {1, 1};
+    Oid types[2 + CW_EVENT_ROWS_NPARAMS] = {INT8OID, INT8OID};
+    for (int i = 0; i < CW_EVENT_ROWS_NPARAMS; i++) {
+      values[2 + i] = p.values[i];
+      lengths[2 + i] = p.lengths[i];
+      formats[2 + i] = p.formats[i];
+      types[2 + i] = p.types[i];
+    }
+    ok = PQsendQueryParams(w->conn, CW_EVENT_ADD_ROWS_IN_TURN_SQL, 2 + CW_EVENT_ROWS_NPARAMS, types,
+                           values, lengths, formats, 0);
+  } else {
+    const cw_journal_record_t *r = recs->pdata[0];
+    char *batch = g_strdup_printf("[%.*s]", (int)r->len, (const char *)r->data);
+    const char *params[] = {batch};
+    ok = PQsendQueryParams(w->conn, CW_EVENT_ADD_SQL, 1, NULL, params, NULL, NULL, 0);
+    g_free(batch);
+    used = 1;
+    f->alone = TRUE;
+  }
+  const cw_journal_record_t *last = recs->pdata[used - 1];
+  f->end = last->seq + 1;
+  f->n = used;
   g_ptr_array_free(recs, TRUE);
-  const char *params[] = {batch->str};
-  int ok = PQsendQueryParams(w->conn, CW_EVENT_ADD_SQL, 1, NULL, params, NULL, NULL, 0);
-  g_string_free(batch, TRUE);
-  if (!ok) {
+  if (!ok || PQpipelineSync(w->conn) != 1) {
     db_lost(w, "sending events");
-    return;
+    return FALSE;
   }
-  w->db = DB_BUSY;
-  /* A big batch may not fit the socket at once: libpq keeps the rest. */
-  poll_watch(w, PQflush(w->conn) == 1 ? UV_READABLE | UV_WRITABLE : UV_READABLE);
+  w->turn = f->turn;
+  w->n_flight++;
+  return TRUE;
+}
+
+static void
+try_send(cw_event_writer_t *w)
+{
+  gboolean sent = FALSE;
+  while (send_one(w))
+    sent = TRUE;
+  if (sent && w->db == DB_READY)
+    watch_for_flush(w);
 }
 
 /* Whether the server refused the batch for what is in it (bad data, an
@@ -299,6 +427,11 @@ static gboolean
 refused_for_good(const PGresult *res)
 {
   const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+  /* A function or table missing is the schema behind this build (a
+   * database restored from before `cwctl db migrate`), not the events:
+   * they wait in the journal. */
+  if (state && (strcmp(state, "42883") == 0 || strcmp(state, "42P01") == 0))
+    return FALSE;
   static const char *const classes[] = {"22", "23", "42", "P0"};
   for (gsize i = 0; state && i < G_N_ELEMENTS(classes); i++)
     if (g_str_has_prefix(state, classes[i]))
@@ -346,30 +479,40 @@ cw_event_writer_commit_latency(cw_event_writer_t *w, double q)
   return out;
 }
 
+/* The oldest batch in flight has had its sync answered: res (its
+ * statement's result) says whether it committed. */
 static void
-batch_done(cw_event_writer_t *w, PGresult *res)
+batch_done(cw_event_writer_t *w, const flight_t *f, const PGresult *res)
 {
-  guint64 end = w->inflight_end;
-  guint n = w->inflight_n;
-  if (PQresultStatus(res) != PGRES_TUPLES_OK && !refused_for_good(res)) {
-    /* Sent again over a new connection once the server is itself again. */
-    w->transient_error = TRUE;
+  gboolean ok = res && PQresultStatus(res) == PGRES_TUPLES_OK;
+  if (w->failed) {
+    /* Behind a failed batch: skipped by the server (its turn check), sent
+     * again in order. */
     return;
   }
-  if (PQresultStatus(res) == PGRES_TUPLES_OK) {
-    STAT_ADD(w, committed, n);
+  if (!ok && !(res && refused_for_good(res))) {
+    /* Sent again over a new connection once the server is itself again. */
+    w->failed = w->transient_error = TRUE;
+    g_free(w->transient_why);
+    const char *why = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    w->transient_why = g_strdup(why ? why : res ? PQresultErrorMessage(res) : "no result");
+    return;
+  }
+  if (ok) {
+    STAT_ADD(w, committed, f->n);
     STAT_ADD(w, inserted, g_ascii_strtoull(PQgetvalue(res, 0, 0), NULL, 10));
-    w->send_from = end;
+    w->send_from = f->end;
     w->batch_cur = w->batch_max;
-  } else if (n > 1) {
+  } else if (f->n > 1) {
     /* One event the database will never take must not hold the others:
      * halve until it stands alone. */
-    w->batch_cur = MAX(1u, n / 2);
+    w->batch_cur = MAX(1u, f->n / 2);
+    w->failed = TRUE;
   } else {
     char *msg = g_strchomp(g_strdup(PQresultErrorMessage(res)));
     GPtrArray *recs = NULL;
     cw_error_t err;
-    if (cw_journal_read(w->journal, w->send_from, 1, &recs, &err) == 0 && recs->len) {
+    if (cw_journal_read(w->journal, f->start, 1, &recs, &err) == 0 && recs->len) {
       const cw_journal_record_t *r = recs->pdata[0];
       cw_log_error(MOD, "the database refuses event %.*s: %s", (int)MIN(r->len, 300),
                    (const char *)r->data, msg);
@@ -378,7 +521,9 @@ batch_done(cw_event_writer_t *w, PGresult *res)
       g_ptr_array_free(recs, TRUE);
     g_free(msg);
     STAT_ADD(w, rejected, 1);
-    w->send_from = end;
+    w->send_from = f->end;
+    /* The batch behind it expected this one to commit: skipped. */
+    w->failed = TRUE;
   }
   count_latency(w, w->send_from);
   cw_error_t err;
@@ -390,32 +535,48 @@ batch_done(cw_event_writer_t *w, PGresult *res)
 static void
 read_results(cw_event_writer_t *w)
 {
-  if (!PQconsumeInput(w->conn)) {
+  if (!PQconsumeInput(w->conn) || PQstatus(w->conn) == CONNECTION_BAD) {
     db_lost(w, "event database");
     return;
   }
-  while (w->db == DB_BUSY && !PQisBusy(w->conn)) {
-    PGresult *res = PQgetResult(w->conn);
-    if (!res) {
-      w->db = DB_IDLE;
-      w->inflight_end = 0;
-      if (w->transient_error) {
-        w->transient_error = FALSE;
-        db_lost(w, "event database");
-        return;
-      }
-      try_send(w);
-      return;
-    }
+  guint nulls = 0;
+  while (w->db == DB_READY && w->n_flight > 0) {
     if (PQstatus(w->conn) == CONNECTION_BAD) {
-      PQclear(res);
       db_lost(w, "event database");
       return;
     }
-    if (w->inflight_end)
-      batch_done(w, res);
-    w->inflight_end = 0;
+    if (PQisBusy(w->conn))
+      return;
+    PGresult *res = PQgetResult(w->conn);
+    if (!res) {
+      /* The end of a statement's results; its sync comes next. Twice in a
+       * row: nothing more for now. */
+      if (++nulls > 1)
+        return;
+      continue;
+    }
+    nulls = 0;
+    flight_t *f = &w->flight[0];
+    if (PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
+      /* A later result (an error at commit) outranks an earlier one. */
+      PQclear(f->res);
+      f->res = res;
+      continue;
+    }
     PQclear(res);
+    flight_t done = *f;
+    w->n_flight--;
+    memmove(&w->flight[0], &w->flight[1], w->n_flight * sizeof w->flight[0]);
+    batch_done(w, &done, done.res);
+    PQclear(done.res);
+    if (w->n_flight == 0 && w->failed) {
+      if (w->transient_error) {
+        db_lost(w, "event database");
+        return;
+      }
+      w->failed = FALSE;
+    }
+    try_send(w);
   }
 }
 
@@ -431,16 +592,13 @@ on_poll(uv_poll_t *p, int status, int events)
   case DB_CONNECTING:
     connect_step(w);
     break;
-  case DB_BUSY:
+  case DB_READY:
     if ((events & UV_WRITABLE) && PQflush(w->conn) == 0)
       poll_watch(w, UV_READABLE);
+    /* With nothing in flight the server speaks unasked only to say it is
+     * going away: read_results notices. */
     if (events & UV_READABLE)
       read_results(w);
-    break;
-  case DB_IDLE:
-    /* The server speaks unasked only to say it is going away. */
-    if (!PQconsumeInput(w->conn) || PQstatus(w->conn) == CONNECTION_BAD)
-      db_lost(w, "event database");
     break;
   case DB_DOWN:
     break;
@@ -459,6 +617,7 @@ close_all(uv_handle_t *h, void *arg)
 static void
 finish(cw_event_writer_t *w)
 {
+  flights_clear(w);
   poll_stop(w);
   if (w->conn)
     PQfinish(w->conn);
@@ -477,12 +636,13 @@ static void
 on_sync(uv_timer_t *t)
 {
   cw_event_writer_t *w = t->data;
+  journal_queued(w);
   sync_journal(w);
   try_send(w);
   if (w->stopping) {
     cw_journal_stats_t js;
     cw_journal_stats(w->journal, &js);
-    if (w->send_from >= js.next_seq && w->db != DB_BUSY)
+    if (w->send_from >= js.next_seq && w->n_flight == 0)
       finish(w);
   }
 }
@@ -541,6 +701,7 @@ cw_event_writer_new(const cw_event_writer_options_t *o, cw_error_t *err)
   g_mutex_init(&w->mu);
   w->latency = g_new0(guint64, LATENCY_BUCKETS);
   g_queue_init(&w->syncs);
+  w->rows = cw_event_rows_new();
   uv_loop_init(&w->loop);
   uv_async_init(&w->loop, &w->wake, on_wake);
   uv_timer_init(&w->loop, &w->sync_timer);
@@ -556,19 +717,18 @@ cw_event_writer_new(const cw_event_writer_options_t *o, cw_error_t *err)
 gboolean
 cw_event_writer_submit(cw_event_writer_t *w, const cw_event_t *event)
 {
-  char *batch = cw_event_batch_json(w->node, &event, 1);
-  /* The journal holds one event per record: the batch's only element. */
-  gsize len = strlen(batch);
-  char *one = len >= 2 && batch[0] == '[' && batch[len - 1] == ']' ? g_strndup(batch + 1, len - 2)
-                                                                   : g_strdup(batch);
-  g_free(batch);
+  /* The journal holds one event per record: its JSON object. */
+  GString *text = g_string_sized_new(256);
+  cw_event_json_append(text, w->node, event);
+  char *one = g_string_free(text, FALSE);
   STAT_ADD(w, submitted, 1);
   if (!cw_queue_push(w->queue, one)) {
     g_free(one);
     STAT_ADD(w, refused_queue_full, 1);
     return FALSE;
   }
-  uv_async_send(&w->wake);
+  if (g_atomic_int_add(&w->queued, 1) + 1 == WAKE_EVERY)
+    uv_async_send(&w->wake);
   return TRUE;
 }
 
@@ -594,6 +754,7 @@ cw_event_writer_free(cw_event_writer_t *w, guint grace_ms)
   cw_journal_close(w->journal);
   cw_queue_free(w->queue);
   g_queue_clear_full(&w->syncs, g_free);
+  cw_event_rows_free(w->rows);
   g_free(w->latency);
   g_mutex_clear(&w->mu);
   g_free(w->journal_dir);

@@ -2,8 +2,11 @@
  * writer's own thread, on a libuv loop, appends them to the on-disk journal
  * (group commit every sync_ms: an event is accepted once its journal record
  * is synced), sends the synced records to PostgreSQL in batches with libpq
- * in non-blocking mode (uv_poll on PQsocket), and trims the journal once
- * PostgreSQL has committed them. While the database is down, restarting or
+ * in non-blocking pipeline mode (uv_poll on PQsocket; each batch its own
+ * transaction, as columns in binary: CW_EVENT_ADD_ROWS_IN_TURN_SQL; two in
+ * flight, the second skipped by the server unless the first committed, so
+ * events still take effect in journal order), and trims the journal once
+ * PostgreSQL has committed them, oldest first. While the database is down, restarting or
  * refusing, events wait in the journal and drain in order when it returns
  * (reconnection with back-off; multi-host connection strings as libpq takes
  * them). A retried batch adds nothing twice: event ids are chosen by the
@@ -18,7 +21,7 @@ typedef struct {
   const char *journal_dir;
   gsize journal_max_bytes; /* default 1 GiB */
   guint sync_ms;           /* group commit interval; default 100 */
-  guint batch_max;         /* events per INSERT; default 2000 */
+  guint batch_max;         /* events per batch (one statement); default 2000 */
   guint queue_capacity;    /* events submitted but not yet journaled; default 65536 */
   const char *conninfo;    /* libpq; "" means the PG* variables */
   const char *node;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # cwctl alerts list|ack|resolve over alerts opened by events the script adds
-# through events_add (the statement the event writer sends): the table for
+# through events_add (JSON, handed to events_add_rows like the event
+# writer's batches): the table for
 # people and --json, filters, the lifecycle with its audit rows and the hash
 # chain, refusals (exit 1 naming the alert) and bad usage (exit 2). Also
 # checks storage/EVENTS.md against event_kinds: kinds, severities, alerting,

@@ -167,6 +167,131 @@ test_batch_json(void)
   g_free(text);
 }
 
+/* The columns the writer sends take exactly what cw_event_json_append
+ * writes, and refuse the rest (which then goes as JSON). */
+static void
+test_rows_json(void)
+{
+  cw_event_t e = {.camera_id = 12,
+                  .kind = "camera.offline",
+                  .severity = "critical",
+                  .start_us = cw_test_time("2026-04-02T23:59:59.999999Z"),
+                  .end_us = cw_test_time("2026-04-03T00:00:01Z"),
+                  .attributes =
+                      "{\"a\": [1, -2.5e3, true, null, {\"b\": \"\\u00e9\\ud83d\\ude00\"}]}",
+                  .snapshot = "12/x.jpg"};
+  cw_event_new_id(e.id);
+  GString *one = g_string_new(NULL);
+  cw_event_json_append(one, "n\"ode\\\n\xc3\xa9", &e);
+  cw_event_rows_t *rows = cw_event_rows_new();
+  g_assert_true(cw_event_rows_add_json(rows, one->str, one->len));
+  g_assert_cmpuint(cw_event_rows_len(rows), ==, 1);
+  static const char *const refused[] = {
+      "{\"id\":\"00000000-0000-4000-8000-00000000000g\",\"start_time\":\"2026-04-02T10:00:00."
+      "000000Z\"}",
+      "{\"id\":\"00000000-0000-4000-8000-000000000001\",\"start_time\":\"2026-04-02T10:00:00Z\"}",
+      "{\"id\":\"00000000-0000-4000-8000-000000000001\",\"start_time\":\"2026-02-30T10:00:00."
+      "000000Z\"}",
+      "{\"id\":\"00000000-0000-4000-8000-000000000001\",\"id\":\"00000000-0000-4000-8000-"
+      "000000000002\","
+      "\"start_time\":\"2026-04-02T10:00:00.000000Z\"}",
+      "{\"id\":\"00000000-0000-4000-8000-000000000001\",\"start_time\":\"2026-04-02T10:00:00."
+      "000000Z\"} x",
+      "{\"id\":\"00000000-0000-4000-8000-000000000001\",\"start_time\":\"2026-04-02T10:00:00."
+      "000000Z\","
+      "\"attributes\":{\"a\":\"\\u0000\"}}",
+      "{\"id\":\"00000000-0000-4000-8000-000000000001\",\"start_time\":\"2026-04-02T10:00:00."
+      "000000Z\","
+      "\"camera_id\":1.5}",
+      "{\"kind\":\"traffic.count\",\"start_time\":\"2026-04-02T10:00:00.000000Z\"}",
+      "[]",
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS(refused); i++) {
+    g_test_message("refused: %s", refused[i]);
+    g_assert_false(cw_event_rows_add_json(rows, refused[i], strlen(refused[i])));
+  }
+  g_assert_cmpuint(cw_event_rows_len(rows), ==, 1);
+  cw_event_rows_free(rows);
+
+  /* Stored alike through the columns (cw_event_store_add) and as JSON
+   * (CW_EVENT_ADD_SQL, what older writers sent). */
+  const cw_event_t *one_ev[] = {&e};
+  guint added = 0;
+  cw_error_t err;
+  g_assert_cmpint(cw_event_store_add(conn, "n\"ode\\\n\xc3\xa9", one_ev, 1, &added, &err), ==, 0);
+  g_assert_cmpuint(added, ==, 1);
+  cw_event_t f = e;
+  cw_event_new_id(f.id);
+  f.camera_id = 13;
+  g_string_truncate(one, 0);
+  g_string_append_c(one, '[');
+  cw_event_json_append(one, "n\"ode\\\n\xc3\xa9", &f);
+  g_string_append_c(one, ']');
+  const char *params[] = {one->str};
+  PGresult *res = PQexecParams(conn, CW_EVENT_ADD_SQL, 1, NULL, params, NULL, NULL, 0);
+  g_assert_cmpint(PQresultStatus(res), ==, PGRES_TUPLES_OK);
+  g_assert_cmpstr(PQgetvalue(res, 0, 0), ==, "1");
+  PQclear(res);
+  g_assert_cmpint(sql_int("SELECT count(DISTINCT (node, kind, severity, start_time, end_time,"
+                          " attributes, snapshot)) FROM events WHERE camera_id IN (12, 13)"),
+                  ==, 1);
+  char *row = sql_text("SELECT node || '|' || start_time AT TIME ZONE 'UTC' || '|' ||"
+                       " (attributes->'a'->4->>'b') FROM events WHERE camera_id = 12");
+  g_assert_cmpstr(row, ==,
+                  "n\"ode\\\n\xc3\xa9|2026-04-02 23:59:59.999999|\xc3\xa9\xf0\x9f\x98\x80");
+  g_free(row);
+  g_assert_cmpint(sql_int("SELECT count(*) FROM events_20260402 WHERE camera_id IN (12, 13)"), ==,
+                  2);
+  g_string_free(one, TRUE);
+}
+
+/* The writer's statement runs a batch only after the one named before it
+ * committed in the same session (two batches in flight, in order). */
+static void
+test_add_in_turn(void)
+{
+  const char *sql = "SELECT events_add_rows_in_turn($1, $2, ARRAY[$3::uuid], ARRAY[7::bigint],"
+                    " ARRAY['n-turn'], ARRAY['traffic.count'], ARRAY[NULL::text],"
+                    " ARRAY['2026-04-05T10:00:00Z'::timestamptz], ARRAY[NULL::timestamptz],"
+                    " ARRAY['{}'::jsonb], ARRAY[NULL::text])";
+  PGconn *c = PQconnectdb("");
+  g_assert_cmpint(PQstatus(c), ==, CONNECTION_OK);
+  /* Batch 2 after 1, which this session never committed: skipped. */
+  const char *skipped[] = {"1", "2", "00000000-0000-4000-8000-0000000007a1"};
+  PGresult *res = PQexecParams(c, sql, 3, NULL, skipped, NULL, NULL, 0);
+  g_assert_cmpint(PQresultStatus(res), ==, PGRES_FATAL_ERROR);
+  g_assert_cmpstr(cw_db_sqlstate(res), ==, "40001");
+  PQclear(res);
+  const char *first[] = {"0", "1", "00000000-0000-4000-8000-0000000007a2"};
+  res = PQexecParams(c, sql, 3, NULL, first, NULL, NULL, 0);
+  g_assert_cmpint(PQresultStatus(res), ==, PGRES_TUPLES_OK);
+  PQclear(res);
+  /* A batch that fails does not count as committed: the next is skipped. */
+  const char *bad[] = {"1", "2", "00000000-0000-4000-8000-0000000007a3"};
+  res = PQexecParams(c,
+                     "SELECT events_add_rows_in_turn($1, $2, ARRAY[$3::uuid], ARRAY[7::bigint],"
+                     " ARRAY['n-turn'], ARRAY['no.such'], ARRAY[NULL::text],"
+                     " ARRAY['2026-04-05T10:00:00Z'::timestamptz], ARRAY[NULL::timestamptz],"
+                     " ARRAY['{}'::jsonb], ARRAY[NULL::text])",
+                     3, NULL, bad, NULL, NULL, 0);
+  g_assert_cmpstr(cw_db_sqlstate(res), ==, "22023");
+  PQclear(res);
+  const char *next[] = {"2", "3", "00000000-0000-4000-8000-0000000007a4"};
+  res = PQexecParams(c, sql, 3, NULL, next, NULL, NULL, 0);
+  g_assert_cmpstr(cw_db_sqlstate(res), ==, "40001");
+  PQclear(res);
+  const char *again[] = {"1", "3", "00000000-0000-4000-8000-0000000007a5"};
+  res = PQexecParams(c, sql, 3, NULL, again, NULL, NULL, 0);
+  g_assert_cmpint(PQresultStatus(res), ==, PGRES_TUPLES_OK);
+  PQclear(res);
+  PQfinish(c);
+  g_assert_cmpint(sql_int("SELECT count(*) FROM events WHERE node = 'n-turn'"), ==, 2);
+  g_assert_cmpint(sql_int("SELECT count(*) FROM events WHERE id IN"
+                          " ('00000000-0000-4000-8000-0000000007a2',"
+                          " '00000000-0000-4000-8000-0000000007a5')"),
+                  ==, 2);
+}
+
 /* ---- adding -------------------------------------------------------------- */
 
 static void
@@ -631,6 +756,8 @@ main(int argc, char **argv)
 
   g_test_add_func("/events/new_id", test_new_id);
   g_test_add_func("/events/batch_json", test_batch_json);
+  g_test_add_func("/events/rows_json", test_rows_json);
+  g_test_add_func("/events/add_in_turn", test_add_in_turn);
   g_test_add_func("/events/add_idempotent", test_add_idempotent);
   g_test_add_func("/events/partitions", test_partitions);
   g_test_add_func("/events/refused", test_refused);
