@@ -58,6 +58,9 @@ unset PGHOST PGPORT PGUSER PGDATABASE
 # Leaks fail the test, like any other sanitizer finding; abort_on_error makes
 # ASan findings a crash meson reports, halt_on_error makes UBSan's fatal.
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+# Known leaks that are not ours are listed, with the reason, in lsan.supp;
+# the slow unwinder lets LSan see that they start in a library constructor.
+export LSAN_OPTIONS="suppressions=$PWD/tests/harness/lsan.supp:fast_unwind_on_malloc=0"
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 # A stale log from an earlier run must not be counted if meson dies early.

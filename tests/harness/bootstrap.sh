@@ -15,7 +15,7 @@ CW_PACKAGES=(
   postgresql-15 postgresql-client-15
   ffmpeg
   libgstrtspserver-1.0-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-tools
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools
   vlc-bin vlc-plugin-base rtsp-server-perl iproute2
   clang-format
 )

@@ -1,0 +1,921 @@
+/* Traffic rules on confirmed tracks: counts per line and direction,
+ * congestion per zone, stopped vehicles in no-stopping zones, wrong-way
+ * driving in lanes (see rules.h and config.h for the contract).
+ *
+ * Geometry is done in frame fractions (the configuration's space); tracks
+ * arrive in working pixels and are divided by the working size. A track's
+ * per-rule memory lives in a table keyed by track id, dropped when the
+ * tracker lists the track as ended (or stops listing it at all). */
+#include "rules.h"
+
+#include "bgmodel.h"
+
+#include <math.h>
+#include <string.h>
+
+#define NO_TIME G_MININT64
+/* Speed of a vehicle for the stopped rule: displacement over this much of
+ * its history (a net displacement, so box jitter does not add up). */
+#define SPEED_SPAN_US 2000000
+#define SPEED_MIN_SPAN_US 1000000
+/* After a long gap in stream time, at most this many empty count intervals
+ * are reported before counting starts again from the new time. */
+#define MAX_EMPTY_INTERVALS 1000
+/* Wrong-way: against the lane for at least this long, not only this far
+ * (a track that jumps onto another vehicle must not pass). */
+#define WRONG_WAY_MIN_US 2000000
+#define RECENT_US 1000000
+/* A lost standing vehicle's stop waits this long for a new track found
+ * standing within STOP_MATCH (frame fractions) of it. */
+#define STOP_GRACE_US 5000000
+#define STOP_MATCH 0.03f
+/* Congestion onset: short means over this span (see congestion_onset). */
+#define ONSET_SPAN_US 5000000
+
+typedef enum { LEVEL_FREE = 0, LEVEL_HEAVY = 1, LEVEL_JAMMED = 2 } level_t;
+static const char *const level_names[] = {"free", "heavy", "jammed"};
+
+typedef struct {
+  guint id;
+  guint generation;       /* last update that listed it */
+  gint64 last_hist_us;    /* newest history point already examined for crossings */
+  guint64 counted;        /* bit i: counted on line i */
+  int lane;               /* lane of the ground point, -1 none, -2 not looked yet */
+  cw_point_t lane_anchor; /* where it entered that lane (frame fractions) */
+  gint64 lane_anchor_us;
+  gboolean wrong_way_done;
+  gboolean stationary;
+  gint64 stationary_since;
+  cw_point_t stop_pos;
+  guint stop_incident; /* 0: no stopped-vehicle incident open */
+  int stop_zone;
+} track_state_t;
+
+typedef struct {
+  cw_point_t pos;
+  gint64 since, lost_us;
+  guint incident; /* 0: not reported yet */
+  int zone;
+  guint track_id;
+} parked_t;
+
+typedef struct {
+  gint64 ts;
+  float occ;
+  gboolean has_occ;
+  float speed_sum;
+  int speed_n;
+} sample_t;
+
+typedef struct {
+  int y, x0, x1; /* working pixels [x0, x1) of row y */
+} span_t;
+
+typedef struct {
+  const cw_zone_cfg_t *cfg;
+  GArray *spans; /* span_t */
+  int area;
+  GArray *samples; /* sample_t, oldest at samples_head */
+  guint samples_head;
+  double occ_sum, speed_sum;
+  int occ_n, speed_n;
+  level_t level;
+  gint64 pending_since; /* candidate level != level since; NO_TIME none */
+  guint incident;
+  gint64 incident_start;
+} congestion_zone_t;
+
+struct cw_rules {
+  const cw_analytics_config_t *cfg;
+  int width, height;
+  cw_analytics_emit_fn emit;
+  void *opaque;
+  guint next_incident;
+  guint generation;
+  GHashTable *tracks;    /* id -> track_state_t* */
+  GArray *parked;        /* parked_t: stops of lost tracks */
+  GPtrArray *congestion; /* congestion_zone_t* */
+  /* counts of the current interval, per line */
+  guint *forward, *reverse;
+  gint64 interval_start;
+};
+
+/* ---- attributes as JSON text ---- */
+
+static void
+attr_string(GString *s, const char *name, const char *value)
+{
+  g_string_append_printf(s, "%s\"%s\":\"", s->len > 1 ? "," : "", name);
+  for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+    if (*p == '"' || *p == '\\')
+      g_string_append_printf(s, "\\%c", *p);
+    else if (*p < 0x20)
+      g_string_append_printf(s, "\\u%04x", *p);
+    else
+      g_string_append_c(s, (char)*p);
+  }
+  g_string_append_c(s, '"');
+}
+
+static void
+attr_number(GString *s, const char *name, double value)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  if (!isfinite(value))
+    g_strlcpy(buf, "null", sizeof buf);
+  else
+    g_ascii_formatd(buf, sizeof buf, "%.6g", value);
+  g_string_append_printf(s, "%s\"%s\":%s", s->len > 1 ? "," : "", name, buf);
+}
+
+static void
+attr_int(GString *s, const char *name, gint64 value)
+{
+  g_string_append_printf(s, "%s\"%s\":%" G_GINT64_FORMAT, s->len > 1 ? "," : "", name, value);
+}
+
+/* [x, y, w, h] in frame fractions, 4 decimals. */
+static void
+attr_box(GString *s, const cw_rules_t *r, const cw_track_t *t)
+{
+  double v[4] = {t->x / r->width, t->y / r->height, t->w / r->width, t->h / r->height};
+  g_string_append_printf(s, "%s\"box\":[", s->len > 1 ? "," : "");
+  for (int i = 0; i < 4; i++) {
+    char buf[G_ASCII_DTOSTR_BUF_SIZE];
+    g_ascii_formatd(buf, sizeof buf, "%.4f", CLAMP(v[i], 0.0, 1.0));
+    g_string_append_printf(s, "%s%s", i ? "," : "", buf);
+  }
+  g_string_append_c(s, ']');
+}
+
+static void
+emit(cw_rules_t *r, const char *kind, cw_phase_t phase, guint incident, gint64 ts, gint64 start,
+     GString *attrs)
+{
+  g_string_append_c(attrs, '}');
+  cw_analytics_event_t ev = {
+      .kind = kind,
+      .phase = phase,
+      .incident = incident,
+      .ts_us = ts,
+      .start_us = start,
+      .attributes = attrs->str,
+  };
+  if (r->emit)
+    r->emit(r->opaque, &ev);
+  g_string_free(attrs, TRUE);
+}
+
+const char *
+cw_phase_name(cw_phase_t phase)
+{
+  switch (phase) {
+  case CW_PHASE_INSTANT:
+    return "instant";
+  case CW_PHASE_START:
+    return "start";
+  case CW_PHASE_UPDATE:
+    return "update";
+  case CW_PHASE_END:
+    return "end";
+  }
+  return "unknown";
+}
+
+/* ---- geometry ---- */
+
+static cw_point_t
+frac(const cw_rules_t *r, float x, float y)
+{
+  return (cw_point_t){x / (float)r->width, y / (float)r->height};
+}
+
+static int
+find_zone(const cw_rules_t *r, cw_zone_kind_t kind, cw_point_t p)
+{
+  for (guint i = 0; i < r->cfg->zones->len; i++) {
+    const cw_zone_cfg_t *z = r->cfg->zones->pdata[i];
+    if (z->kind == kind && cw_polygon_contains(z->polygon, p))
+      return (int)i;
+  }
+  return -1;
+}
+
+static int
+find_lane(const cw_rules_t *r, cw_point_t p)
+{
+  for (guint i = 0; i < r->cfg->lanes->len; i++) {
+    const cw_lane_cfg_t *l = r->cfg->lanes->pdata[i];
+    if (cw_polygon_contains(l->polygon, p))
+      return (int)i;
+  }
+  return -1;
+}
+
+/* Which way p0 -> p1 crosses the segment a -> b: +1 from its left to its
+ * right (y down), -1 the other way, 0 not at all. A point exactly on the
+ * line counts as left, so a path that touches it twice counts once. */
+static int
+crossing(cw_point_t a, cw_point_t b, cw_point_t p0, cw_point_t p1)
+{
+  double dx = b.x - a.x, dy = b.y - a.y;
+  double s0 = dx * (p0.y - a.y) - dy * (p0.x - a.x);
+  double s1 = dx * (p1.y - a.y) - dy * (p1.x - a.x);
+  gboolean r0 = s0 > 0, r1 = s1 > 0;
+  if (r0 == r1)
+    return 0;
+  double u = s0 / (s0 - s1);
+  double qx = p0.x + u * (p1.x - p0.x), qy = p0.y + u * (p1.y - p0.y);
+  double t = ((qx - a.x) * dx + (qy - a.y) * dy) / (dx * dx + dy * dy);
+  if (t < 0 || t > 1)
+    return 0;
+  return r1 ? 1 : -1;
+}
+
+/* Net speed (frame fractions a second) over the last ~2 s of history;
+ * FALSE when the history is too short to tell. */
+static gboolean
+track_speed(const cw_rules_t *r, const cw_track_t *t, float *speed)
+{
+  if (t->n_history < 2)
+    return FALSE;
+  guint n = MIN(t->n_history, CW_TRACK_HISTORY);
+  guint last = n - 1, i = last;
+  gint64 now = t->history[last].ts_us;
+  while (i > 0 && now - t->history[i - 1].ts_us <= SPEED_SPAN_US)
+    i--;
+  gint64 dt = now - t->history[i].ts_us;
+  if (dt < SPEED_MIN_SPAN_US)
+    return FALSE;
+  float dx = (t->history[last].gx - t->history[i].gx) / r->width;
+  float dy = (t->history[last].gy - t->history[i].gy) / r->height;
+  *speed = hypotf(dx, dy) / ((float)dt / 1e6f);
+  return TRUE;
+}
+
+/* When a vehicle now found stationary stopped: the oldest point of the
+ * unbroken run of history within reach of where it stands now. */
+static gint64
+stop_time(const cw_rules_t *r, const cw_track_t *t)
+{
+  guint n = MIN(t->n_history, CW_TRACK_HISTORY);
+  float reach = r->cfg->t.stopped_speed * (SPEED_SPAN_US / 1e6f);
+  float gx = t->history[n - 1].gx, gy = t->history[n - 1].gy;
+  guint i = n - 1;
+  while (i > 0 && hypotf((t->history[i - 1].gx - gx) / r->width,
+                         (t->history[i - 1].gy - gy) / r->height) <= reach)
+    i--;
+  return t->history[i].ts_us;
+}
+
+/* ---- counting ---- */
+
+static void
+emit_counts(cw_rules_t *r, gint64 ts, double interval_s)
+{
+  for (guint i = 0; i < r->cfg->lines->len; i++) {
+    const cw_line_cfg_t *l = r->cfg->lines->pdata[i];
+    GString *a = g_string_new("{");
+    attr_string(a, "line", l->id);
+    attr_number(a, "interval_s", interval_s);
+    attr_int(a, "forward", r->forward[i]);
+    attr_int(a, "reverse", r->reverse[i]);
+    emit(r, "traffic.count", CW_PHASE_INSTANT, 0, ts, ts, a);
+    r->forward[i] = r->reverse[i] = 0;
+  }
+}
+
+/* Reports every count interval that ended by ts (zero counts too). */
+static void
+roll_intervals(cw_rules_t *r, gint64 ts)
+{
+  gint64 len = (gint64)(r->cfg->t.count_interval_s * 1e6);
+  if (r->interval_start == NO_TIME) {
+    r->interval_start = ts;
+    return;
+  }
+  int emitted = 0;
+  while (ts >= r->interval_start + len) {
+    if (emitted == MAX_EMPTY_INTERVALS) {
+      /* A jump in stream time: start again rather than report hours of nothing. */
+      r->interval_start = ts;
+      break;
+    }
+    r->interval_start += len;
+    emit_counts(r, r->interval_start, r->cfg->t.count_interval_s);
+    emitted++;
+  }
+}
+
+/* Crossings are looked for on the track's whole path, predictions while
+ * it coasted included: when two vehicles' blobs merge, the one that lost
+ * its blob coasts along where it really goes, and must still count. */
+static void
+count_track(cw_rules_t *r, track_state_t *st, const cw_track_t *t)
+{
+  guint n = MIN(t->n_history, CW_TRACK_HISTORY);
+  guint nlines = MIN(r->cfg->lines->len, 64);
+  for (guint i = 1; i < n; i++) {
+    if (t->history[i].ts_us <= st->last_hist_us)
+      continue;
+    cw_point_t p0 = frac(r, t->history[i - 1].gx, t->history[i - 1].gy);
+    cw_point_t p1 = frac(r, t->history[i].gx, t->history[i].gy);
+    for (guint l = 0; l < nlines; l++) {
+      if (st->counted & (G_GUINT64_CONSTANT(1) << l))
+        continue;
+      const cw_line_cfg_t *line = r->cfg->lines->pdata[l];
+      int c = crossing(line->from, line->to, p0, p1);
+      if (c == 0)
+        continue;
+      st->counted |= G_GUINT64_CONSTANT(1) << l;
+      if (c > 0)
+        r->forward[l]++;
+      else
+        r->reverse[l]++;
+    }
+  }
+  if (n > 0)
+    st->last_hist_us = MAX(st->last_hist_us, t->history[n - 1].ts_us);
+}
+
+/* ---- stopped vehicle ---- */
+
+static void
+stop_emit_end(cw_rules_t *r, guint incident, int zone, guint track_id, gint64 since,
+              const cw_track_t *t, gint64 ts, gint64 until)
+{
+  const cw_zone_cfg_t *z = r->cfg->zones->pdata[zone];
+  GString *a = g_string_new("{");
+  attr_string(a, "zone", z->id);
+  attr_int(a, "track_id", track_id);
+  attr_number(a, "stopped_s", MAX(0, until - since) / 1e6);
+  if (t)
+    attr_box(a, r, t);
+  emit(r, "traffic.stopped_vehicle", CW_PHASE_END, incident, ts, since, a);
+}
+
+static void
+stop_end(cw_rules_t *r, track_state_t *st, const cw_track_t *t, gint64 ts, gint64 until)
+{
+  if (!st->stop_incident)
+    return;
+  stop_emit_end(r, st->stop_incident, st->stop_zone, st->id, st->stationary_since, t, ts, until);
+  st->stop_incident = 0;
+}
+
+/* A stationary track that is lost (a passing vehicle's blob swallowed it,
+ * the tracker let it go) leaves its stop here for a while: a new track
+ * found standing at the same place carries it on. */
+static void
+stop_park(cw_rules_t *r, track_state_t *st, gint64 ts, gint64 lost_us)
+{
+  if (!st->stationary)
+    return;
+  parked_t p = {
+      .pos = st->stop_pos,
+      .since = st->stationary_since,
+      .incident = st->stop_incident,
+      .zone = st->stop_zone,
+      .track_id = st->id,
+      .lost_us = MIN(ts, lost_us),
+  };
+  g_array_append_val(r->parked, p);
+  st->stop_incident = 0;
+  st->stationary = FALSE;
+}
+
+/* Parked stops nobody took over by now end; all of them with everything. */
+static void
+parked_expire(cw_rules_t *r, gint64 ts, gboolean all)
+{
+  for (guint i = 0; i < r->parked->len;) {
+    parked_t *p = &g_array_index(r->parked, parked_t, i);
+    if (!all && ts - p->lost_us < STOP_GRACE_US) {
+      i++;
+      continue;
+    }
+    if (p->incident)
+      stop_emit_end(r, p->incident, p->zone, p->track_id, p->since, NULL, ts, p->lost_us);
+    g_array_remove_index(r->parked, i);
+  }
+}
+
+static void
+check_stopped(cw_rules_t *r, track_state_t *st, const cw_track_t *t, cw_point_t g, gint64 ts)
+{
+  const cw_thresholds_t *th = &r->cfg->t;
+  float reach = th->stopped_speed * (SPEED_SPAN_US / 1e6f);
+  float speed;
+  if (track_speed(r, t, &speed)) {
+    if (!st->stationary && speed < th->stopped_speed) {
+      st->stationary = TRUE;
+      st->stationary_since = stop_time(r, t);
+      st->stop_pos = g;
+      for (guint i = 0; i < r->parked->len; i++) {
+        parked_t *p = &g_array_index(r->parked, parked_t, i);
+        if (hypotf(p->pos.x - g.x, p->pos.y - g.y) <= MAX(2 * reach, STOP_MATCH)) {
+          st->stationary_since = MIN(st->stationary_since, p->since);
+          st->stop_incident = p->incident;
+          st->stop_zone = p->zone;
+          g_array_remove_index(r->parked, i);
+          break;
+        }
+      }
+    } else if (st->stationary && speed >= th->stopped_speed &&
+               hypotf(g.x - st->stop_pos.x, g.y - st->stop_pos.y) > 2 * reach) {
+      /* Moved off: faster than a stop and away from where it stood (the
+       * box of a standing vehicle jitters by a few pixels). */
+      st->stationary = FALSE;
+      stop_end(r, st, t, ts, ts);
+    }
+  }
+  int zone = find_zone(r, CW_ZONE_NO_STOPPING, g);
+  if (st->stop_incident && zone != st->stop_zone)
+    stop_end(r, st, t, ts, ts);
+  if (st->stationary && !st->stop_incident && zone >= 0 &&
+      ts - st->stationary_since >= (gint64)(th->stopped_s * 1e6)) {
+    st->stop_incident = r->next_incident++;
+    st->stop_zone = zone;
+    const cw_zone_cfg_t *z = r->cfg->zones->pdata[zone];
+    GString *a = g_string_new("{");
+    attr_string(a, "zone", z->id);
+    attr_int(a, "track_id", st->id);
+    attr_number(a, "stopped_s", (ts - st->stationary_since) / 1e6);
+    attr_box(a, r, t);
+    emit(r, "traffic.stopped_vehicle", CW_PHASE_START, st->stop_incident, ts, st->stationary_since,
+         a);
+  }
+}
+
+/* ---- wrong way ---- */
+
+/* Whether the path since the lane anchor went against dir steadily:
+ * mostly backward steps, and not one jump (a blob that merges with or
+ * splits from another moves its box edge by a vehicle length at once). */
+static gboolean
+steadily_against(const cw_rules_t *r, const cw_track_t *t, gint64 since, cw_point_t dir)
+{
+  guint n = MIN(t->n_history, CW_TRACK_HISTORY);
+  double against = 0, along = 0, biggest = 0;
+  const cw_point_t *prev = NULL;
+  cw_point_t p, q;
+  for (guint i = 0; i < n; i++) {
+    if (t->history[i].ts_us < since || t->history[i].ts_us > t->last_seen_us)
+      continue;
+    q = frac(r, t->history[i].gx, t->history[i].gy);
+    if (prev) {
+      double step = (q.x - p.x) * dir.x + (q.y - p.y) * dir.y;
+      if (step < 0) {
+        against -= step;
+        biggest = MAX(biggest, -step);
+      } else {
+        along += step;
+      }
+    }
+    p = q;
+    prev = &p;
+  }
+  return against > 0 && along <= 0.25 * against && biggest <= 0.5 * against;
+}
+
+/* Whether it is still going against dir: over its last second seen. */
+static gboolean
+still_against(const cw_rules_t *r, const cw_track_t *t, cw_point_t dir)
+{
+  guint n = MIN(t->n_history, CW_TRACK_HISTORY);
+  int last = -1, first = -1;
+  for (guint i = n; i > 0; i--) {
+    gint64 ts = t->history[i - 1].ts_us;
+    if (ts > t->last_seen_us)
+      continue;
+    if (last < 0)
+      last = (int)i - 1;
+    else if (t->history[last].ts_us - ts > RECENT_US)
+      break;
+    first = (int)i - 1;
+  }
+  if (last < 0 || first == last)
+    return FALSE;
+  cw_point_t a = frac(r, t->history[first].gx, t->history[first].gy);
+  cw_point_t b = frac(r, t->history[last].gx, t->history[last].gy);
+  return (b.x - a.x) * dir.x + (b.y - a.y) * dir.y < 0;
+}
+
+/* Whether the bottom of the track's box also lies on a lane where its way
+ * is the right one: a wide blob (a vehicle and its neighbour, a truck seen
+ * from the side) reaches over the lane line, and its middle may fall on
+ * the wrong side of it. */
+static gboolean
+beside_lane_along(const cw_rules_t *r, const cw_track_t *t, int lane, cw_point_t motion)
+{
+  float y = MIN(t->y + t->h - 0.5f, (float)r->height - 0.5f);
+  for (int k = 0; k <= 6; k++) {
+    cw_point_t p = frac(r, MIN(t->x + t->w * k / 6.0f, (float)r->width - 0.5f), y);
+    for (guint i = 0; i < r->cfg->lanes->len; i++) {
+      const cw_lane_cfg_t *l = r->cfg->lanes->pdata[i];
+      if ((int)i != lane && motion.x * l->direction.x + motion.y * l->direction.y > 0 &&
+          cw_polygon_contains(l->polygon, p))
+        return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+static void
+check_wrong_way(cw_rules_t *r, track_state_t *st, const cw_track_t *t, cw_point_t g, gint64 ts)
+{
+  if (t->missed > 0 || t->last_seen_us < ts)
+    return; /* coasting: where it is now is a guess */
+  int lane = find_lane(r, g);
+  if (lane != st->lane) {
+    st->lane = lane;
+    if (lane < 0)
+      return;
+    /* Where it entered this lane: back through its history while in it
+     * (a track confirmed late still has its whole approach). */
+    const cw_lane_cfg_t *l = r->cfg->lanes->pdata[lane];
+    guint n = MIN(t->n_history, CW_TRACK_HISTORY);
+    st->lane_anchor = g;
+    st->lane_anchor_us = ts;
+    for (guint i = n; i > 0; i--) {
+      if (t->history[i - 1].ts_us > t->last_seen_us)
+        continue;
+      cw_point_t p = frac(r, t->history[i - 1].gx, t->history[i - 1].gy);
+      if (!cw_polygon_contains(l->polygon, p))
+        break;
+      st->lane_anchor = p;
+      st->lane_anchor_us = t->history[i - 1].ts_us;
+    }
+  }
+  if (lane < 0 || st->wrong_way_done)
+    return;
+  const cw_lane_cfg_t *l = r->cfg->lanes->pdata[lane];
+  float dx = g.x - st->lane_anchor.x, dy = g.y - st->lane_anchor.y;
+  if (dx * l->direction.x + dy * l->direction.y >= -r->cfg->t.wrong_way_distance)
+    return;
+  if (ts - st->lane_anchor_us < WRONG_WAY_MIN_US ||
+      !steadily_against(r, t, st->lane_anchor_us, l->direction) ||
+      !still_against(r, t, l->direction) || beside_lane_along(r, t, lane, (cw_point_t){dx, dy}))
+    return;
+  st->wrong_way_done = TRUE;
+  /* Heading in the picture: degrees clockwise from up, in pixels. */
+  double heading = atan2(dx * r->width, -dy * r->height) * 180.0 / G_PI;
+  if (heading < 0)
+    heading += 360;
+  GString *a = g_string_new("{");
+  attr_string(a, "lane", l->id);
+  attr_int(a, "track_id", st->id);
+  attr_box(a, r, t);
+  attr_number(a, "heading_deg", round(heading * 10) / 10);
+  emit(r, "traffic.wrong_way", CW_PHASE_INSTANT, 0, ts, ts, a);
+}
+
+/* ---- congestion ---- */
+
+static congestion_zone_t *
+congestion_zone_new(const cw_rules_t *r, const cw_zone_cfg_t *z)
+{
+  congestion_zone_t *cz = g_new0(congestion_zone_t, 1);
+  cz->cfg = z;
+  cz->spans = g_array_new(FALSE, FALSE, sizeof(span_t));
+  cz->samples = g_array_new(FALSE, FALSE, sizeof(sample_t));
+  cz->pending_since = NO_TIME;
+  /* The zone's pixels (by their centres) as runs per row, once. */
+  for (int y = 0; y < r->height; y++) {
+    int x0 = -1;
+    for (int x = 0; x <= r->width; x++) {
+      gboolean in = x < r->width && cw_polygon_contains(z->polygon, frac(r, x + 0.5f, y + 0.5f));
+      if (in && x0 < 0)
+        x0 = x;
+      else if (!in && x0 >= 0) {
+        span_t s = {y, x0, x};
+        g_array_append_val(cz->spans, s);
+        cz->area += x - x0;
+        x0 = -1;
+      }
+    }
+  }
+  return cz;
+}
+
+static void
+congestion_zone_free(gpointer p)
+{
+  congestion_zone_t *cz = p;
+  g_array_unref(cz->spans);
+  g_array_unref(cz->samples);
+  g_free(cz);
+}
+
+static void
+window_clear(congestion_zone_t *cz)
+{
+  g_array_set_size(cz->samples, 0);
+  cz->samples_head = 0;
+  cz->occ_sum = cz->speed_sum = 0;
+  cz->occ_n = cz->speed_n = 0;
+}
+
+static void
+congestion_emit(cw_rules_t *r, congestion_zone_t *cz, cw_phase_t phase, gint64 ts)
+{
+  GString *a = g_string_new("{");
+  attr_string(a, "zone", cz->cfg->id);
+  g_string_append_printf(a, ",\"level\":\"%s\"", level_names[cz->level]);
+  attr_number(a, "occupancy", cz->occ_n ? round(cz->occ_sum / cz->occ_n * 1000) / 1000 : 0);
+  if (cz->speed_n)
+    attr_number(a, "speed", round(cz->speed_sum / cz->speed_n * 10000) / 10000);
+  else
+    g_string_append(a, ",\"speed\":null");
+  emit(r, "traffic.congestion", phase, cz->incident, ts, cz->incident_start, a);
+}
+
+/* When the congestion now confirmed began, as best the window tells: the
+ * windowed mean lags a change by up to the window, so look back through
+ * the window for the unbroken run of samples from which the short mean
+ * (over the next ONSET_SPAN_US) is congested too. */
+static gint64
+congestion_onset(const cw_rules_t *r, const congestion_zone_t *cz, gint64 fallback)
+{
+  float heavy = r->cfg->t.heavy_occupancy;
+  guint n = cz->samples->len - cz->samples_head;
+  const sample_t *s = &g_array_index(cz->samples, sample_t, cz->samples_head);
+  gint64 onset = fallback;
+  /* Trailing short means, walked from the newest back; j trails i. */
+  double sum = 0;
+  int cnt = 0;
+  guint j = n;
+  for (guint i = n; i > 0; i--) {
+    const sample_t *cur = &s[i - 1];
+    /* the short window of cur: samples with ts in [cur->ts, cur->ts + span) */
+    if (cur->has_occ) {
+      sum += cur->occ;
+      cnt++;
+    }
+    while (j > i - 1 && s[j - 1].ts >= cur->ts + ONSET_SPAN_US) {
+      if (s[j - 1].has_occ) {
+        sum -= s[j - 1].occ;
+        cnt--;
+      }
+      j--;
+    }
+    if (cnt == 0 || sum / cnt < heavy)
+      break;
+    onset = MIN(onset, cur->ts);
+  }
+  return onset;
+}
+
+static level_t
+congestion_candidate(const cw_rules_t *r, const congestion_zone_t *cz)
+{
+  const cw_thresholds_t *th = &r->cfg->t;
+  if (!cz->occ_n)
+    return LEVEL_FREE;
+  double occ = cz->occ_sum / cz->occ_n;
+  level_t by_occ = occ >= th->jammed_occupancy  ? LEVEL_JAMMED
+                   : occ >= th->heavy_occupancy ? LEVEL_HEAVY
+                                                : LEVEL_FREE;
+  /* Speed only when tracks were seen for a while: a jam whose vehicles the
+   * tracker cannot separate is still told by occupancy. */
+  int min_n = MAX(3, (int)th->analysis_fps);
+  if (cz->speed_n < min_n)
+    return by_occ;
+  double speed = cz->speed_sum / cz->speed_n;
+  level_t by_speed = speed < th->jammed_speed  ? LEVEL_JAMMED
+                     : speed < th->heavy_speed ? LEVEL_HEAVY
+                                               : LEVEL_FREE;
+  /* Dense but flowing traffic is not congestion; slow vehicles on an
+   * empty road are not either. */
+  return MIN(by_occ, by_speed);
+}
+
+static void
+congestion_update(cw_rules_t *r, congestion_zone_t *cz, const GPtrArray *tracks, const guint8 *mask,
+                  gint64 ts)
+{
+  const cw_thresholds_t *th = &r->cfg->t;
+  sample_t s = {.ts = ts};
+  if (mask && cz->area > 0) {
+    int fg = 0;
+    for (guint i = 0; i < cz->spans->len; i++) {
+      const span_t *sp = &g_array_index(cz->spans, span_t, i);
+      const guint8 *row = mask + (gsize)sp->y * r->width;
+      for (int x = sp->x0; x < sp->x1; x++)
+        fg += row[x] == CW_BG_FOREGROUND;
+    }
+    s.occ = (float)fg / cz->area;
+    s.has_occ = TRUE;
+  }
+  for (guint i = 0; tracks && i < tracks->len; i++) {
+    const cw_track_t *t = tracks->pdata[i];
+    if (!t->confirmed || t->missed > 0 ||
+        !cw_polygon_contains(cz->cfg->polygon, frac(r, t->gx, t->gy)))
+      continue;
+    s.speed_sum += hypotf(t->vx / r->width, t->vy / r->height);
+    s.speed_n++;
+  }
+  g_array_append_val(cz->samples, s);
+  cz->occ_sum += s.has_occ ? s.occ : 0;
+  cz->occ_n += s.has_occ;
+  cz->speed_sum += s.speed_sum;
+  cz->speed_n += s.speed_n;
+  gint64 window = (gint64)(th->congestion_window_s * 1e6);
+  while (cz->samples_head < cz->samples->len) {
+    const sample_t *old = &g_array_index(cz->samples, sample_t, cz->samples_head);
+    if (ts - old->ts < window)
+      break;
+    cz->occ_sum -= old->has_occ ? old->occ : 0;
+    cz->occ_n -= old->has_occ;
+    cz->speed_sum -= old->speed_sum;
+    cz->speed_n -= old->speed_n;
+    cz->samples_head++;
+  }
+  if (cz->samples_head > 256 && cz->samples_head * 2 > cz->samples->len) {
+    g_array_remove_range(cz->samples, 0, cz->samples_head);
+    cz->samples_head = 0;
+  }
+  if (cz->occ_n == 0)
+    cz->occ_sum = 0; /* no drift from float round-off */
+  if (cz->speed_n == 0)
+    cz->speed_sum = 0;
+
+  level_t cand = congestion_candidate(r, cz);
+  if (cand == cz->level) {
+    cz->pending_since = NO_TIME;
+    return;
+  }
+  if (cz->pending_since == NO_TIME)
+    cz->pending_since = ts;
+  if (ts - cz->pending_since < (gint64)(th->congestion_hysteresis_s * 1e6))
+    return;
+  level_t was = cz->level;
+  cz->level = cand;
+  if (was == LEVEL_FREE) {
+    cz->incident = r->next_incident++;
+    cz->incident_start = congestion_onset(r, cz, cz->pending_since);
+    congestion_emit(r, cz, CW_PHASE_START, ts);
+  } else if (cand != LEVEL_FREE) {
+    congestion_emit(r, cz, CW_PHASE_UPDATE, ts);
+  } else {
+    congestion_emit(r, cz, CW_PHASE_END, ts);
+    cz->incident = 0;
+  }
+  cz->pending_since = NO_TIME;
+}
+
+static void
+congestion_end(cw_rules_t *r, congestion_zone_t *cz, gint64 ts)
+{
+  if (cz->level != LEVEL_FREE) {
+    cz->level = LEVEL_FREE;
+    congestion_emit(r, cz, CW_PHASE_END, ts);
+    cz->incident = 0;
+  }
+  cz->pending_since = NO_TIME;
+}
+
+/* ---- the rules ---- */
+
+cw_rules_t *
+cw_rules_new(const cw_analytics_config_t *cfg, int width, int height, cw_analytics_emit_fn emit_fn,
+             void *opaque)
+{
+  g_return_val_if_fail(cfg && width > 0 && height > 0, NULL);
+  cw_rules_t *r = g_new0(cw_rules_t, 1);
+  r->cfg = cfg;
+  r->width = width;
+  r->height = height;
+  r->emit = emit_fn;
+  r->opaque = opaque;
+  r->next_incident = 1;
+  r->tracks = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+  r->parked = g_array_new(FALSE, FALSE, sizeof(parked_t));
+  r->congestion = g_ptr_array_new_with_free_func(congestion_zone_free);
+  for (guint i = 0; i < cfg->zones->len; i++) {
+    const cw_zone_cfg_t *z = cfg->zones->pdata[i];
+    if (z->kind == CW_ZONE_CONGESTION)
+      g_ptr_array_add(r->congestion, congestion_zone_new(r, z));
+  }
+  r->forward = g_new0(guint, cfg->lines->len + 1);
+  r->reverse = g_new0(guint, cfg->lines->len + 1);
+  r->interval_start = NO_TIME;
+  return r;
+}
+
+static track_state_t *
+state_for(cw_rules_t *r, const cw_track_t *t)
+{
+  track_state_t *st = g_hash_table_lookup(r->tracks, GUINT_TO_POINTER(t->id));
+  if (!st) {
+    st = g_new0(track_state_t, 1);
+    st->id = t->id;
+    st->last_hist_us = NO_TIME;
+    st->lane = -2;
+    g_hash_table_insert(r->tracks, GUINT_TO_POINTER(t->id), st);
+  }
+  return st;
+}
+
+void
+cw_rules_update(cw_rules_t *r, const GPtrArray *tracks, const GPtrArray *ended, const guint8 *mask,
+                gint64 ts_us)
+{
+  g_return_if_fail(r);
+  roll_intervals(r, ts_us);
+  r->generation++;
+
+  /* Ended tracks: their last moves still count, then their incidents end.
+   * One without state was never seen confirmed here, or was forgotten by
+   * a reset (counted already): nothing to do. */
+  for (guint i = 0; ended && i < ended->len; i++) {
+    const cw_track_t *t = ended->pdata[i];
+    track_state_t *st = g_hash_table_lookup(r->tracks, GUINT_TO_POINTER(t->id));
+    if (!st)
+      continue;
+    count_track(r, st, t);
+    stop_park(r, st, ts_us, t->last_seen_us);
+    stop_end(r, st, t, ts_us, MIN(ts_us, t->last_seen_us));
+    g_hash_table_remove(r->tracks, GUINT_TO_POINTER(t->id));
+  }
+
+  for (guint i = 0; tracks && i < tracks->len; i++) {
+    const cw_track_t *t = tracks->pdata[i];
+    if (!t->confirmed)
+      continue;
+    track_state_t *st = state_for(r, t);
+    st->generation = r->generation;
+    count_track(r, st, t);
+    cw_point_t g = frac(r, t->gx, t->gy);
+    check_stopped(r, st, t, g, ts_us);
+    check_wrong_way(r, st, t, g, ts_us);
+  }
+
+  /* Tracks that vanished without being listed as ended. */
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init(&it, r->tracks);
+  while (g_hash_table_iter_next(&it, NULL, &value)) {
+    track_state_t *st = value;
+    if (st->generation != r->generation) {
+      stop_park(r, st, ts_us, ts_us);
+      stop_end(r, st, NULL, ts_us, ts_us);
+      g_hash_table_iter_remove(&it);
+    }
+  }
+
+  parked_expire(r, ts_us, FALSE);
+
+  for (guint i = 0; i < r->congestion->len; i++)
+    congestion_update(r, r->congestion->pdata[i], tracks, mask, ts_us);
+}
+
+static void
+end_incidents(cw_rules_t *r, gint64 ts_us)
+{
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init(&it, r->tracks);
+  while (g_hash_table_iter_next(&it, NULL, &value))
+    stop_end(r, value, NULL, ts_us, ts_us);
+  g_hash_table_remove_all(r->tracks);
+  parked_expire(r, ts_us, TRUE);
+  for (guint i = 0; i < r->congestion->len; i++) {
+    congestion_zone_t *cz = r->congestion->pdata[i];
+    congestion_end(r, cz, ts_us);
+    window_clear(cz);
+  }
+}
+
+void
+cw_rules_flush(cw_rules_t *r, gint64 ts_us)
+{
+  g_return_if_fail(r);
+  if (r->interval_start != NO_TIME) {
+    roll_intervals(r, ts_us);
+    if (ts_us > r->interval_start)
+      emit_counts(r, ts_us, (ts_us - r->interval_start) / 1e6);
+    r->interval_start = NO_TIME;
+  }
+  end_incidents(r, ts_us);
+}
+
+void
+cw_rules_reset(cw_rules_t *r, gint64 ts_us)
+{
+  g_return_if_fail(r);
+  end_incidents(r, ts_us);
+}
+
+void
+cw_rules_free(cw_rules_t *r)
+{
+  if (!r)
+    return;
+  g_hash_table_unref(r->tracks);
+  g_array_unref(r->parked);
+  g_ptr_array_unref(r->congestion);
+  g_free(r->forward);
+  g_free(r->reverse);
+  g_free(r);
+}
