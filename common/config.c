@@ -275,6 +275,53 @@ static const cw_config_key_t builtin_schema[] = {
         .max = 3650,
         .description = "Days snapshots are kept; older days are removed hourly.",
     },
+    {
+        .section = "analytics",
+        .key = "enabled",
+        .type = CW_CONFIG_BOOL,
+        .def = "true",
+        .description = "Analyse every enabled camera with its analytics configuration (counts, "
+                       "congestion, stopped vehicles, wrong-way drivers, picture tampering).",
+    },
+    {
+        .section = "analytics",
+        .key = "threads",
+        .type = CW_CONFIG_INT,
+        .def = "1",
+        .min = 1,
+        .max = 256,
+        .description = "Threads of the analytics pool; each drives its share of the cameras, "
+                       "decoding with one thread per camera.",
+    },
+    {
+        .section = "analytics",
+        .key = "fps",
+        .type = CW_CONFIG_DOUBLE,
+        .def = "0",
+        .dmin = 0,
+        .dmax = 60,
+        .description = "Frames analysed a second per camera; 0 takes each camera's "
+                       "configuration (thresholds.analysis_fps, itself 5 by default).",
+    },
+    {
+        .section = "analytics",
+        .key = "keyframes_only",
+        .type = CW_CONFIG_BOOL,
+        .def = "false",
+        .description = "Decode and analyse keyframes only: a fraction of the cost, for picture "
+                       "health and slow incidents; counts and wrong-way need every frame.",
+    },
+    {
+        .section = "analytics",
+        .key = "budget",
+        .type = CW_CONFIG_DOUBLE,
+        .def = "0.8",
+        .dmin = 0.05,
+        .dmax = 1,
+        .description = "Share of each analytics thread's time it may be busy; above it rates are "
+                       "lowered fairly (first every camera's rate, then keyframes-only in "
+                       "turn) and what is skipped is counted.",
+    },
     {0},
 };
 

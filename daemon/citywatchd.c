@@ -48,6 +48,7 @@ close_handle(uv_handle_t *h, void *arg)
 typedef struct {
   cw_recorder_t *recorder;
   cw_snapshotter_t *snapshotter;
+  cw_analytics_pool_t *analytics;
 } unit_fanout_t;
 
 static void
@@ -58,6 +59,8 @@ unit_fanout(void *opaque, cw_access_unit_t *au)
     cw_recorder_push(f->recorder, au);
   if (f->snapshotter)
     cw_snapshotter_push(f->snapshotter, au);
+  if (f->analytics)
+    cw_analytics_pool_push(f->analytics, au);
 }
 
 static int
@@ -99,6 +102,7 @@ main(int argc, char **argv)
   cw_recording_t *recording = NULL;
   cw_event_writer_t *events = NULL;
   cw_snapshots_t *snapshots = NULL;
+  cw_analytics_t *analytics = NULL;
   unit_fanout_t fanout = {0};
 
   if (!g_option_context_parse(oc, &argc, &argv, &gerr)) {
@@ -174,7 +178,7 @@ main(int argc, char **argv)
       .backoff_max_ms = (guint)(cw_config_get_double(cfg, "ingest", "backoff_max") * 1000),
       .stable_ms = (guint)cw_config_get_int(cfg, "ingest", "stable_period") * 1000,
       .timeout_ms = (guint)cw_config_get_int(cfg, "ingest", "rtsp_timeout") * 1000,
-      .sink = NULL, /* unit_fanout, below; analytics joins it when it lands */
+      .sink = NULL, /* unit_fanout, below */
   };
   cw_event_writer_options_t eo = {
       .journal_dir = cw_config_get_string(cfg, "events", "journal_dir"),
@@ -203,6 +207,12 @@ main(int argc, char **argv)
     goto out;
   }
   fanout.snapshotter = cw_snapshots_snapshotter(snapshots);
+  analytics = cw_analytics_start(cfg, node, events, fanout.snapshotter, &err);
+  if (!analytics && cw_config_get_bool(cfg, "analytics", "enabled")) {
+    cw_log_error("citywatchd", "cannot analyse: %s", err.msg);
+    goto out;
+  }
+  fanout.analytics = cw_analytics_pool(analytics);
   opts.sink = unit_fanout;
   opts.sink_opaque = &fanout;
   pool = cw_ingest_pool_new((guint)cw_config_get_int(cfg, "ingest", "workers"), &opts);
@@ -210,6 +220,7 @@ main(int argc, char **argv)
                          cfg, pool, key);
   cw_node_set_recorder(node_ctl, cw_recording_recorder(recording));
   cw_node_set_events(node_ctl, events, fanout.snapshotter);
+  cw_node_set_analytics(node_ctl, analytics);
   cw_node_start(node_ctl);
   cw_log_info("citywatchd", "node %s running: %u ingest workers", node,
               cw_ingest_pool_threads(pool));
@@ -221,6 +232,8 @@ out:
    * recorder, which nothing feeds any more, closes its segments. */
   cw_ingest_pool_free(pool);
   cw_recording_stop(recording);
+  /* Before the snapshotter: incidents that end now may still ask it. */
+  cw_analytics_stop(analytics);
   cw_snapshots_stop(snapshots);
   /* Last: what the stages reported on the way down is journaled, and sent
    * if the database takes it within two seconds. */

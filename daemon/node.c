@@ -18,6 +18,8 @@ struct cw_node {
   cw_recorder_t *recorder;   /* NULL: recording off */
   cw_event_writer_t *events; /* NULL: no events */
   cw_snapshotter_t *snapshots; /* NULL: events without pictures */
+  cw_analytics_t *analytics;   /* NULL: analytics off */
+  GHashTable *analysed;        /* camera id -> rate_t: frames analysed at the last report */
   GHashTable *up;            /* camera id -> told_t: what the last event said */
   guint64 poll_ms, health_ms;
   GHashTable *applied; /* camera id -> updated_at the workers have */
@@ -89,6 +91,10 @@ sync_registry(cw_node_t *n)
         .enabled = s->enabled,
     };
     cw_ingest_pool_put(n->pool, &cfg);
+    if (n->analytics && s->enabled)
+      cw_analytics_camera(n->analytics, s->id, s->name, s->analytics);
+    else if (n->analytics)
+      cw_analytics_forget(n->analytics, s->id);
     gint64 *key = g_new(gint64, 1);
     *key = s->id;
     g_hash_table_replace(n->applied, key, g_strdup(s->updated_at));
@@ -99,6 +105,8 @@ sync_registry(cw_node_t *n)
   while (g_hash_table_iter_next(&it, &key, NULL)) {
     if (!g_hash_table_contains(seen, key)) {
       cw_ingest_pool_remove(n->pool, *(gint64 *)key);
+      if (n->analytics)
+        cw_analytics_forget(n->analytics, *(gint64 *)key);
       g_hash_table_iter_remove(&it);
     }
   }
@@ -138,6 +146,55 @@ recording_by_camera(GArray *statuses)
     g_hash_table_insert(by, &s->camera_id, s);
   }
   return by;
+}
+
+/* camera id -> its cw_analytics_camera_stats_t inside stats. */
+static GHashTable *
+analytics_by_camera(GArray *stats)
+{
+  GHashTable *by = g_hash_table_new(g_int64_hash, g_int64_equal);
+  for (guint i = 0; stats && i < stats->len; i++) {
+    cw_analytics_camera_stats_t *s = &g_array_index(stats, cw_analytics_camera_stats_t, i);
+    g_hash_table_insert(by, &s->camera_id, s);
+  }
+  return by;
+}
+
+typedef struct {
+  guint64 frames;
+  gint64 at_us;
+} rate_t;
+
+/* The analysis as health shows it: the rate measured since the last
+ * report, and what the budget or a full queue made it skip. */
+static void
+fill_analytics(cw_node_t *n, cw_camera_health_row_t *row, const cw_analytics_camera_stats_t *a)
+{
+  if (!n->analytics) {
+    row->analytics_state = "off";
+    return;
+  }
+  if (!a)
+    return;
+  gint64 now = g_get_monotonic_time();
+  rate_t *r = g_hash_table_lookup(n->analysed, &a->camera_id);
+  if (!r) {
+    gint64 *key = g_new(gint64, 1);
+    *key = a->camera_id;
+    r = g_new0(rate_t, 1);
+    *r = (rate_t){a->frames_analysed, now};
+    g_hash_table_insert(n->analysed, key, r);
+  }
+  if (now > r->at_us && a->frames_analysed >= r->frames)
+    row->analytics_fps = (double)(a->frames_analysed - r->frames) * G_USEC_PER_SEC /
+                         (double)(now - r->at_us);
+  *r = (rate_t){a->frames_analysed, now};
+  row->analytics_skipped = a->dropped_queue + a->skipped_budget;
+  row->analytics_error = a->error[0] ? a->error : NULL;
+  row->analytics_state = a->error[0]              ? "error"
+                         : a->frames_analysed == 0 ? "waiting_key"
+                         : a->keyframes_only       ? "keyframes_only"
+                                                   : "analysing";
 }
 
 static gboolean
@@ -236,6 +293,8 @@ write_health(cw_node_t *n)
   GArray *health = cw_ingest_pool_health(n->pool);
   GArray *recording = n->recorder ? cw_recorder_status(n->recorder) : NULL;
   GHashTable *rec_by = recording_by_camera(recording);
+  GArray *analysis = n->analytics ? cw_analytics_pool_stats(cw_analytics_pool(n->analytics)) : NULL;
+  GHashTable *ana_by = analytics_by_camera(analysis);
   /* Rows are built even while the database is away: the events they give
    * rise to go to the journal, which does not need it. */
   {
@@ -265,6 +324,7 @@ write_health(cw_node_t *n)
         rows[i].recording_state = recording_state_name(rs->state);
         rows[i].recording_error = rs->error;
       }
+      fill_analytics(n, &rows[i], g_hash_table_lookup(ana_by, &h->id));
       emit_state_events(n, &rows[i], h->last_error);
     }
     PGconn *conn = health->len ? db(n) : NULL;
@@ -274,6 +334,9 @@ write_health(cw_node_t *n)
     g_free(rows);
   }
   g_hash_table_destroy(rec_by);
+  g_hash_table_destroy(ana_by);
+  if (analysis)
+    g_array_free(analysis, TRUE);
   if (recording)
     g_array_free(recording, TRUE);
   g_array_free(health, TRUE);
@@ -305,6 +368,7 @@ cw_node_new(uv_loop_t *loop, const char *name, const char *conninfo, const cw_co
   n->health_ms = (guint64)(cw_config_get_double(cfg, "ingest", "health_interval") * 1000);
   n->applied = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
   n->up = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+  n->analysed = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
   uv_timer_init(loop, &n->poll_timer);
   uv_timer_init(loop, &n->health_timer);
   n->poll_timer.data = n->health_timer.data = n;
@@ -322,6 +386,12 @@ cw_node_set_events(cw_node_t *n, cw_event_writer_t *events, cw_snapshotter_t *sn
 {
   n->events = events;
   n->snapshots = snapshots;
+}
+
+void
+cw_node_set_analytics(cw_node_t *n, cw_analytics_t *analytics)
+{
+  n->analytics = analytics;
 }
 
 void
@@ -349,6 +419,7 @@ cw_node_free(cw_node_t *n)
     PQfinish(n->conn);
   g_hash_table_destroy(n->applied);
   g_hash_table_destroy(n->up);
+  g_hash_table_destroy(n->analysed);
   g_free(n->name);
   g_free(n->conninfo);
   g_free(n);

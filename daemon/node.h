@@ -8,6 +8,7 @@
 
 #include <uv.h>
 
+#include "analytics.h"
 #include "config.h"
 #include "event_writer.h"
 #include "recorder.h"
@@ -29,6 +30,9 @@ void cw_node_set_recorder(cw_node_t *node, cw_recorder_t *recorder);
  * (with a snapshot of its picture when snapshots is not NULL). NULL
  * events: no events. */
 void cw_node_set_events(cw_node_t *node, cw_event_writer_t *events, cw_snapshotter_t *snapshots);
+/* Each enabled camera is then analysed with its analytics configuration
+ * from the registry. NULL: analytics off on this node. */
+void cw_node_set_analytics(cw_node_t *node, cw_analytics_t *analytics);
 /* First registry read, then the timers. */
 void cw_node_start(cw_node_t *node);
 /* Stops the timers and writes a last health report. */

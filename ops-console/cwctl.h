@@ -38,6 +38,8 @@ void cwctl_print_json(GPtrArray *texts, gboolean single);
 int cwctl_fail(const cw_error_t *err);
 
 int cwctl_camera(cwctl_t *ctl, const char *verb, int argc, char **argv);
+/* camera analytics (cwctl_analytics.c). */
+int cwctl_camera_analytics(cwctl_t *ctl, int argc, char **argv);
 int cwctl_user(cwctl_t *ctl, const char *verb, int argc, char **argv);
 int cwctl_db_cmd(cwctl_t *ctl, const char *verb, int argc, char **argv);
 int cwctl_audit(cwctl_t *ctl, const char *verb, int argc, char **argv);

@@ -414,9 +414,11 @@ cwctl_camera(cwctl_t *ctl, const char *verb, int argc, char **argv)
     return cmd_rm_or_toggle(ctl, verb, argc, argv);
   if (strcmp(verb, "import") == 0)
     return cmd_import(ctl, argc, argv);
+  if (strcmp(verb, "analytics") == 0)
+    return cwctl_camera_analytics(ctl, argc, argv);
   fprintf(stderr,
           "cwctl: unknown camera command '%s' (add, list, show, edit, rm, enable, "
-          "disable, import)\n",
+          "disable, import, analytics)\n",
           verb);
   return CWCTL_USAGE;
 }

@@ -547,3 +547,45 @@ cw_camera_store_status(PGconn *conn, int stale_s, GArray **counts, gint64 *total
   PQclear(res);
   return rc;
 }
+
+int
+cw_camera_store_set_analytics(PGconn *conn, gint64 camera_id, const char *json, const char *actor,
+                              cw_error_t *err)
+{
+  char camera[24];
+  g_snprintf(camera, sizeof camera, "%" G_GINT64_FORMAT, camera_id);
+  const char *params[] = {camera, json, actor};
+  /* updated_at moves: the node re-applies the camera, and with it this. */
+  PGresult *res = PQexecParams(
+      conn,
+      "WITH o AS (SELECT id, name, analytics FROM cameras WHERE id = $1::bigint FOR UPDATE),"
+      " u AS (UPDATE cameras c SET analytics = $2::jsonb, updated_at = now() FROM o"
+      " WHERE c.id = o.id RETURNING c.id, c.name, c.analytics)"
+      " INSERT INTO audit_log (actor, action, object, before, after)"
+      " SELECT $3, 'camera.analytics', 'camera:' || u.name,"
+      " jsonb_build_object('analytics', o.analytics), jsonb_build_object('analytics', u.analytics)"
+      " FROM o JOIN u ON u.id = o.id RETURNING 1",
+      3, NULL, params, NULL, NULL, 0);
+  int rc = cw_db_check(conn, res, PGRES_TUPLES_OK, err);
+  if (rc == 0 && PQntuples(res) == 0)
+    rc = cw_error_set(err, -ENOENT, "camera %s: no such camera", camera);
+  PQclear(res);
+  return rc;
+}
+
+int
+cw_camera_store_get_analytics(PGconn *conn, gint64 camera_id, char **json, cw_error_t *err)
+{
+  char camera[24];
+  g_snprintf(camera, sizeof camera, "%" G_GINT64_FORMAT, camera_id);
+  const char *params[] = {camera};
+  PGresult *res = PQexecParams(conn, "SELECT jsonb_pretty(analytics) FROM cameras WHERE id = $1",
+                               1, NULL, params, NULL, NULL, 0);
+  int rc = cw_db_check(conn, res, PGRES_TUPLES_OK, err);
+  if (rc == 0 && PQntuples(res) == 0)
+    rc = cw_error_set(err, -ENOENT, "camera %s: no such camera", camera);
+  else if (rc == 0)
+    *json = g_strdup(PQgetvalue(res, 0, 0));
+  PQclear(res);
+  return rc;
+}

@@ -51,6 +51,14 @@ int cw_camera_store_edit(PGconn *conn, const cw_secret_key_t *key, const char *n
 
 int cw_camera_store_remove(PGconn *conn, const char *name, const char *actor, cw_error_t *err);
 
+/* A camera's analytics configuration (JSON text the caller has checked with
+ * analytics/config.h's parser: storage does not judge it); audited as
+ * camera.analytics. -ENOENT when no such camera. */
+int cw_camera_store_set_analytics(PGconn *conn, gint64 camera_id, const char *json,
+                                  const char *actor, cw_error_t *err);
+/* *json: new, pretty-printed. */
+int cw_camera_store_get_analytics(PGconn *conn, gint64 camera_id, char **json, cw_error_t *err);
+
 /* *out: a new array of cw_camera_t*, ordered by name, freed by the caller. */
 int cw_camera_store_list(PGconn *conn, GPtrArray **out, cw_error_t *err);
 int cw_camera_store_get(PGconn *conn, const char *name, cw_camera_t **out, cw_error_t *err);

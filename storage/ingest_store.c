@@ -19,6 +19,7 @@ cw_camera_source_free(cw_camera_source_t *s)
   cw_secret_wipe_free(s->password);
   g_free(s->transport);
   g_free(s->updated_at);
+  g_free(s->analytics);
   g_free(s->problem);
   g_free(s);
 }
@@ -29,7 +30,8 @@ cw_ingest_store_load(PGconn *conn, const cw_secret_key_t *key, GPtrArray **out, 
   /* Binary result: password_enc arrives as raw bytes. */
   PGresult *res = PQexecParams(conn,
                                "SELECT id, name, url, username, password_enc, password_key_id,"
-                               " transport, enabled::text, updated_at::text FROM cameras"
+                               " transport, enabled::text, updated_at::text, analytics::text"
+                               " FROM cameras"
                                " ORDER BY id",
                                0, NULL, NULL, NULL, NULL, 1);
   int rc = cw_db_check(conn, res, PGRES_TUPLES_OK, err);
@@ -49,6 +51,7 @@ cw_ingest_store_load(PGconn *conn, const cw_secret_key_t *key, GPtrArray **out, 
     s->transport = g_strdup(PQgetvalue(res, i, 6));
     s->enabled = strcmp(PQgetvalue(res, i, 7), "true") == 0;
     s->updated_at = g_strdup(PQgetvalue(res, i, 8));
+    s->analytics = g_strdup(PQgetvalue(res, i, 9));
     if (!PQgetisnull(res, i, 4)) {
       cw_error_t why;
       if (!key)
@@ -119,6 +122,14 @@ cw_ingest_store_write_health(PGconn *conn, const char *node, const cw_camera_hea
     add_string(b, "last_error", r->last_error);
     add_string(b, "recording_state", r->recording_state);
     add_string(b, "recording_error", r->recording_error);
+    add_string(b, "analytics_state", r->analytics_state);
+    if (r->analytics_state) {
+      json_builder_set_member_name(b, "analytics_fps");
+      json_builder_add_double_value(b, r->analytics_fps);
+      json_builder_set_member_name(b, "analytics_skipped");
+      json_builder_add_int_value(b, (gint64)r->analytics_skipped);
+    }
+    add_string(b, "analytics_error", r->analytics_error);
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
@@ -129,11 +140,12 @@ cw_ingest_store_write_health(PGconn *conn, const char *node, const cw_camera_hea
       conn,
       "INSERT INTO camera_health (camera_id, node, state, state_since_at, codec, width, height,"
       " fps, bitrate_bps, transport, last_frame_at, reconnects, access_units, damaged_units,"
-      " lost_packets, last_error, recording_state, recording_error, updated_at)"
+      " lost_packets, last_error, recording_state, recording_error, analytics_state,"
+      " analytics_fps, analytics_skipped, analytics_error, updated_at)"
       " SELECT r.camera_id, r.node, r.state, r.state_since_at, r.codec, r.width, r.height,"
       " r.fps, r.bitrate_bps, r.transport, r.last_frame_at, r.reconnects, r.access_units,"
       " r.damaged_units, r.lost_packets, r.last_error, r.recording_state, r.recording_error,"
-      " now()"
+      " r.analytics_state, r.analytics_fps, r.analytics_skipped, r.analytics_error, now()"
       " FROM json_populate_recordset(NULL::camera_health, $1::json) r"
       " JOIN cameras c ON c.id = r.camera_id"
       " ON CONFLICT (camera_id) DO UPDATE SET node = EXCLUDED.node, state = EXCLUDED.state,"
@@ -144,7 +156,9 @@ cw_ingest_store_write_health(PGconn *conn, const char *node, const cw_camera_hea
       " access_units = EXCLUDED.access_units, damaged_units = EXCLUDED.damaged_units,"
       " lost_packets = EXCLUDED.lost_packets, last_error = EXCLUDED.last_error,"
       " recording_state = EXCLUDED.recording_state, recording_error = EXCLUDED.recording_error,"
-      " updated_at = now()",
+      " analytics_state = EXCLUDED.analytics_state, analytics_fps = EXCLUDED.analytics_fps,"
+      " analytics_skipped = EXCLUDED.analytics_skipped,"
+      " analytics_error = EXCLUDED.analytics_error, updated_at = now()",
       1, NULL, params, NULL, NULL, 0);
   int rc = cw_db_check(conn, res, PGRES_COMMAND_OK, err);
   PQclear(res);

@@ -18,6 +18,7 @@ typedef struct {
   char *transport; /* auto, tcp, udp */
   gboolean enabled;
   char *updated_at; /* changes with every edit: the cue to re-apply */
+  char *analytics;  /* its analytics configuration, JSON (analytics/config.h) */
   char *problem;    /* why the password could not be opened, else NULL */
 } cw_camera_source_t;
 
@@ -42,6 +43,10 @@ typedef struct {
   const char *last_error; /* NULL or "" none */
   const char *recording_state; /* off, idle, waiting_key, recording, error; NULL: not known */
   const char *recording_error; /* NULL or "" none */
+  const char *analytics_state; /* off, waiting_key, analysing, keyframes_only, error; NULL: not known */
+  double analytics_fps;        /* frames analysed a second, measured */
+  guint64 analytics_skipped;   /* units not analysed for the budget or a full queue */
+  const char *analytics_error; /* NULL or "" none */
 } cw_camera_health_row_t;
 
 /* Upserts the rows for node in one statement; rows for cameras deleted

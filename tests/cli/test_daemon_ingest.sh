@@ -45,6 +45,9 @@ journal_dir = $CW_TMP/events
 snapshot_dir = $CW_TMP/snapshots
 [recording]
 root = $CW_TMP/footage
+# Rates are measured here: no decoding beside them (analytics has its own test).
+[analytics]
+enabled = false
 [node]
 name = test-node
 [ingest]

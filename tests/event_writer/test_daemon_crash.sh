@@ -66,6 +66,8 @@ journal_dir = $CW_TMP/events
 snapshot_dir = $CW_TMP/snapshots
 [recording]
 enabled = false
+[analytics]
+enabled = false
 [ingest]
 workers = 2
 health_interval = 0.5
@@ -153,8 +155,26 @@ sql "SELECT id FROM events" | sort >"$CW_TMP/stored"
 expect_eq "events stored twice" "" "$(uniq -d "$CW_TMP/stored" | head -3)"
 expect_eq "accepted events missing from the table" "" \
   "$(comm -23 "$CW_TMP/accepted" "$CW_TMP/stored" | head -3)"
+# What the stop's two seconds of grace did not deliver waits in the journal:
+# the next start sends it first.
 "$JOURNAL_IDS" "$CW_TMP/events" | cut -d' ' -f1 | sort >"$CW_TMP/left"
-expect_eq "events left in the journal but not in the table" "" \
-  "$(comm -23 "$CW_TMP/left" "$CW_TMP/stored" | head -3)"
+comm -23 "$CW_TMP/left" "$CW_TMP/stored" >"$CW_TMP/pending"
+if [ -s "$CW_TMP/pending" ]; then
+  echo "$(wc -l <"$CW_TMP/pending") events left for the next start"
+  kill -KILL "$camsim"
+  wait "$camsim" 2>/dev/null || true
+  camsim=
+  start_daemon
+  last=$(tail -1 "$CW_TMP/pending")
+  wait_sql 30 "the next start delivering what the journal held" \
+    "SELECT count(*) = 1 FROM events WHERE id = '$last'"
+  kill -TERM "$daemon"
+  wait "$daemon" || true
+  daemon=
+  sql "SELECT id FROM events" | sort >"$CW_TMP/stored"
+  expect_eq "events left in the journal but not in the table" "" \
+    "$(comm -23 "$CW_TMP/pending" "$CW_TMP/stored" | head -3)"
+  expect_eq "events stored twice (after the next start)" "" "$(uniq -d "$CW_TMP/stored" | head -3)"
+fi
 echo "stored $(wc -l <"$CW_TMP/stored") events; every one of the $(wc -l <"$CW_TMP/accepted") accepted by the killed daemon among them, none twice"
 done_ok
