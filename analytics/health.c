@@ -67,6 +67,11 @@ struct cw_health {
 
   cond_t blackout, frozen, defocus;
   gint64 scene_since;
+  /* While a scene change is held: the steepest fall of similarity between
+   * two analysed pictures, and when. A cut is that fall; a slow drift that
+   * crossed the threshold earlier is not when the camera moved. */
+  double scene_drop;
+  gint64 scene_drop_at;
 
   /* last measures, for the attributes */
   double luma, stddev, diff, sharp, similarity;
@@ -396,11 +401,17 @@ cw_health_update(cw_health_t *h, const cw_image_t *img)
   } else if (impaired) {
     h->scene_since = NO_TIME;
   } else {
+    double before = h->similarity;
     h->similarity = similarity(h, h->cur, h->ref);
     if (h->similarity < th->scene_similarity) {
       if (h->scene_since == NO_TIME) {
         h->scene_since = ts;
         h->pend_n = 0;
+        h->scene_drop = -1;
+      }
+      if (before - h->similarity > h->scene_drop) {
+        h->scene_drop = before - h->similarity;
+        h->scene_drop_at = ts;
       }
       /* The new reference: the mean over the hold, so a vehicle or a
        * headlight's glare at the last moment is not part of it. */
@@ -409,8 +420,10 @@ cw_health_update(cw_health_t *h, const cw_image_t *img)
         h->pend[i] += (h->cur[i] - h->pend[i]) * (h->pend_n == 1 ? 1.0f : 1.0f / h->pend_n);
       if (ts - h->scene_since >= hold) {
         char a[G_ASCII_DTOSTR_BUF_SIZE];
-        emit(h, "camera.tamper.scene_change", CW_PHASE_INSTANT, 0, ts, ts, "{\"similarity\":%s}",
-             num(a, h->similarity, 3));
+        /* Dated when the picture changed most: that is when the camera
+         * moved, the hold only made sure. */
+        emit(h, "camera.tamper.scene_change", CW_PHASE_INSTANT, 0, ts, h->scene_drop_at,
+             "{\"similarity\":%s}", num(a, h->similarity, 3));
         memcpy(h->ref, h->pend, ln * sizeof(float));
         h->ref_since = ts;
         h->scene_since = NO_TIME;

@@ -3,6 +3,7 @@
 
     score.py --truth NAME.truth.json --events NAME.events.jsonl [--tolerance S] [--json]
     score.py --dir DIR [--tolerance S] [--json]
+    (either with --only PREFIX: only kinds starting with PREFIX, no counts)
 
 --dir scores every NAME.truth.json under DIR (recursively) that has a
 NAME.events.jsonl beside it, per scene and in total.
@@ -132,10 +133,16 @@ def match(truth_incidents, detections, tolerance):
     return kinds, false_pos, missed
 
 
-def score_scene(name, truth, events, tolerance):
-    """One scene: counts, incidents, and the scene rules."""
+def score_scene(name, truth, events, tolerance, only=None):
+    """One scene: counts, incidents, and the scene rules. only: a kind
+    prefix; then only those kinds are scored, and counts not at all."""
     valid_until = truth.get("rules_valid_until")
     detections, counted = [], {}
+    if only:
+        events = [e for e in events if str(e.get("kind")).startswith(only)]
+        truth = dict(truth, counts=None,
+                     incidents=[i for i in truth.get("incidents", [])
+                                if str(i.get("kind")).startswith(only)])
     for ev in events:
         kind = str(ev.get("kind"))
         t = num(ev.get("t"))
@@ -269,6 +276,8 @@ def main(argv):
     ap.add_argument("--tolerance", type=float, default=None,
                     help="seconds (default 5; traffic.congestion three times it)")
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
+    ap.add_argument("--only", metavar="PREFIX",
+                    help="score only kinds starting with PREFIX (e.g. camera.tamper.), no counts")
     args = ap.parse_args(argv)
     if bool(args.dir) == bool(args.truth) or bool(args.truth) != bool(args.events):
         ap.error("give --truth and --events, or --dir")
@@ -288,7 +297,8 @@ def main(argv):
         for name, tpath, epath in pairs:
             events, bad = load_events(epath)
             bad_lines += bad
-            scenes.append(score_scene(name, load_truth(tpath), events, args.tolerance))
+            scenes.append(score_scene(name, load_truth(tpath), events, args.tolerance,
+                                      args.only))
     except InputError as e:
         print(f"score.py: {e}", file=sys.stderr)
         return 2
