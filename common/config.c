@@ -44,6 +44,16 @@ static const cw_config_key_t builtin_schema[] = {
                        "the host name.",
     },
     {
+        .section = "node",
+        .key = "metrics_file",
+        .type = CW_CONFIG_STRING,
+        .def = "",
+        .description = "File rewritten every health interval with this node's metrics in "
+                       "Prometheus text format (for node_exporter's textfile collector): the "
+                       "event journal's depth and bound, events accepted, committed and "
+                       "refused; empty: none.",
+    },
+    {
         .section = "log",
         .key = "level",
         .type = CW_CONFIG_ENUM,

@@ -20,6 +20,8 @@ struct cw_node {
   cw_snapshotter_t *snapshots; /* NULL: events without pictures */
   cw_analytics_t *analytics;   /* NULL: analytics off */
   GHashTable *analysed;        /* camera id -> rate_t: frames analysed at the last report */
+  char *metrics_file;          /* NULL: none */
+  gboolean metrics_failed_logged;
   GHashTable *up;            /* camera id -> told_t: what the last event said */
   guint64 poll_ms, health_ms;
   GHashTable *applied; /* camera id -> updated_at the workers have */
@@ -342,6 +344,57 @@ write_health(cw_node_t *n)
   g_array_free(health, TRUE);
 }
 
+/* The node's metrics for a Prometheus node_exporter textfile collector,
+ * written even (above all) while the database is away: the journal
+ * filling up is what monitoring must see then. Renamed into place, so the
+ * collector never reads half a file. */
+static void
+write_metrics(cw_node_t *n)
+{
+  if (!n->metrics_file || !n->events)
+    return;
+  cw_event_writer_stats_t st;
+  cw_event_writer_stats(n->events, &st);
+  GString *m = g_string_new(NULL);
+  const struct {
+    const char *name, *type, *help;
+    guint64 value;
+  } rows[] = {
+      {"citywatch_events_journal_bytes", "gauge", "Bytes of the event journal", st.journal_bytes},
+      {"citywatch_events_journal_max_bytes", "gauge", "The journal's bound ([events] journal_max_mb)",
+       st.journal_max_bytes},
+      {"citywatch_events_journal_records", "gauge",
+       "Events the journal holds (a committed one until its file is trimmed)",
+       st.journal_records},
+      {"citywatch_events_submitted_total", "counter", "Events handed to the writer", st.submitted},
+      {"citywatch_events_accepted_total", "counter", "Events journaled and synced", st.accepted},
+      {"citywatch_events_committed_total", "counter", "Events PostgreSQL has committed",
+       st.committed},
+      {"citywatch_events_refused_total", "counter",
+       "Events refused: hand-off queue or journal full", st.refused_queue_full + st.refused_journal_full},
+      {"citywatch_events_rejected_total", "counter", "Events PostgreSQL refused for good",
+       st.rejected},
+      {"citywatch_events_reconnects_total", "counter", "Reconnections of the event writer",
+       st.reconnects},
+      {"citywatch_events_db_connected", "gauge", "1 while the event writer is connected",
+       st.db_connected ? 1 : 0},
+  };
+  for (guint i = 0; i < G_N_ELEMENTS(rows); i++)
+    g_string_append_printf(m, "# HELP %s %s\n# TYPE %s %s\n%s{node=\"%s\"} %" G_GUINT64_FORMAT "\n",
+                           rows[i].name, rows[i].help, rows[i].name, rows[i].type, rows[i].name,
+                           n->name, rows[i].value);
+  GError *gerr = NULL;
+  if (!g_file_set_contents(n->metrics_file, m->str, (gssize)m->len, &gerr)) {
+    if (!n->metrics_failed_logged)
+      cw_log_warn("node", "[node] metrics_file: %s", gerr->message);
+    n->metrics_failed_logged = TRUE;
+    g_error_free(gerr);
+  } else {
+    n->metrics_failed_logged = FALSE;
+  }
+  g_string_free(m, TRUE);
+}
+
 static void
 on_poll(uv_timer_t *t)
 {
@@ -352,6 +405,7 @@ static void
 on_health(uv_timer_t *t)
 {
   write_health(t->data);
+  write_metrics(t->data);
 }
 
 cw_node_t *
@@ -366,6 +420,8 @@ cw_node_new(uv_loop_t *loop, const char *name, const char *conninfo, const cw_co
   n->key = key;
   n->poll_ms = (guint64)(cw_config_get_double(cfg, "ingest", "camera_poll_interval") * 1000);
   n->health_ms = (guint64)(cw_config_get_double(cfg, "ingest", "health_interval") * 1000);
+  const char *metrics = cw_config_get_string(cfg, "node", "metrics_file");
+  n->metrics_file = *metrics ? g_strdup(metrics) : NULL;
   n->applied = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
   n->up = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
   n->analysed = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
@@ -420,6 +476,7 @@ cw_node_free(cw_node_t *n)
   g_hash_table_destroy(n->applied);
   g_hash_table_destroy(n->up);
   g_hash_table_destroy(n->analysed);
+  g_free(n->metrics_file);
   g_free(n->name);
   g_free(n->conninfo);
   g_free(n);

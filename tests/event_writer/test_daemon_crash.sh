@@ -68,6 +68,8 @@ snapshot_dir = $CW_TMP/snapshots
 enabled = false
 [analytics]
 enabled = false
+[node]
+metrics_file = $CW_TMP/node.prom
 [ingest]
 workers = 2
 health_interval = 0.5
@@ -105,6 +107,14 @@ echo "before the outage: $n1 events in $((SECONDS - t0)) s"
 # The database goes away: what the daemon emits now waits in its journal.
 cw_pg_stop_server "$pg"
 sleep 5
+# Monitoring sees it: the metrics file says the writer is cut off and the
+# journal holds events PostgreSQL has not committed.
+metric() { awk -v m="$1" '$1 ~ "^"m"[{]" {print $2}' "$CW_TMP/node.prom"; }
+expect_eq "metrics: the event writer is disconnected" 0 "$(metric citywatch_events_db_connected)"
+[ "$(metric citywatch_events_accepted_total)" -gt "$(metric citywatch_events_committed_total)" ] ||
+  fail "metrics: nothing accepted waits for PostgreSQL: $(cat "$CW_TMP/node.prom")"
+[ "$(metric citywatch_events_journal_bytes)" -gt 0 ] || fail "metrics: an empty journal"
+_cw_pass
 # Every camera goes dark; the steady ones' offline events join the journal.
 kill -KILL "$camsim"
 wait "$camsim" 2>/dev/null || true
