@@ -11,8 +11,8 @@
 #include <glib/gstdio.h>
 #include <libavcodec/avcodec.h>
 
-#include "camsim.h"
 #include "segment.h"
+#include "test_clip.h"
 #include "test_support.h"
 
 #define CAM 7
@@ -22,17 +22,6 @@
 #define WAIT_S 10
 
 /* ---- clips --------------------------------------------------------------- */
-
-typedef struct {
-  guint8 *data;
-  size_t len;
-  gboolean key;
-} unit_t;
-
-typedef struct {
-  cw_codec_t codec;
-  GArray *units; /* unit_t */
-} clip_t;
 
 static char *work_dir; /* clips, shared by the cases of one run */
 
@@ -57,101 +46,16 @@ rm_rf(const char *path)
   run_ok(argv, NULL);
 }
 
-/* One second of testsrc2 as ingest publishes it: Annex B, no AUD, the
- * parameter sets in front of the keyframe (the first unit; the only one). */
-static clip_t *
+/* One second of testsrc2 as ingest publishes it: one keyframe, then
+ * GOP - 1 > FPS - 1 units that are not. */
+static cw_test_clip_t *
 clip_new(cw_codec_t codec, const char *size)
 {
-  char *path = g_strdup_printf("%s/clip-%s-%s.%s", work_dir, cw_codec_name(codec), size,
-                               codec == CW_CODEC_H265 ? "hevc" : "h264");
-  char *src = g_strdup_printf("testsrc2=size=%s:rate=%d", size, FPS);
-  char *gop = g_strdup_printf("%d", GOP);
-  char *x265 = g_strdup_printf("bframes=0:keyint=%d:min-keyint=%d:scenecut=0:repeat-headers=1:"
-                               "log-level=error",
-                               GOP, GOP);
-  const char *h264[] = {"ffmpeg",
-                        "-y",
-                        "-v",
-                        "error",
-                        "-f",
-                        "lavfi",
-                        "-i",
-                        src,
-                        "-t",
-                        "1",
-                        "-c:v",
-                        "libx264",
-                        "-bf",
-                        "0",
-                        "-g",
-                        gop,
-                        "-sc_threshold",
-                        "0",
-                        "-bsf:v",
-                        "h264_mp4toannexb",
-                        "-f",
-                        "h264",
-                        path,
-                        NULL};
-  const char *h265[] = {"ffmpeg",       "-y", "-v", "error", "-f",   "lavfi",
-                        "-i",           src,  "-t", "1",     "-c:v", "libx265",
-                        "-x265-params", x265, "-f", "hevc",  path,   NULL};
-  run_ok(codec == CW_CODEC_H265 ? h265 : h264, NULL);
-
-  cs_clip_t *cs = NULL;
-  GError *error = NULL;
-  cs_clip_load(&cs, codec == CW_CODEC_H265 ? CS_CODEC_H265 : CS_CODEC_H264, path, &error);
-  g_assert_no_error(error);
-  clip_t *clip = g_new0(clip_t, 1);
-  clip->codec = codec;
-  clip->units = g_array_new(FALSE, TRUE, sizeof(unit_t));
-  static const guint8 sc[4] = {0, 0, 0, 1};
-  for (guint a = 0; a < cs->aus->len; a++) {
-    const cs_au_t *au = &g_array_index(cs->aus, cs_au_t, a);
-    GByteArray *b = g_byte_array_new();
-    for (guint k = 0; k < au->n_nals; k++) {
-      const cs_nal_t *n = &g_array_index(cs->nals, cs_nal_t, au->first_nal + k);
-      int t = codec == CW_CODEC_H265 ? (n->data[0] >> 1) & 0x3f : n->data[0] & 0x1f;
-      if (t == (codec == CW_CODEC_H265 ? 35 : 9)) /* AUD */
-        continue;
-      g_byte_array_append(b, sc, 4);
-      g_byte_array_append(b, n->data, (guint)n->len);
-    }
-    unit_t u = {.key = au->key};
-    u.len = b->len;
-    u.data = g_byte_array_free(b, FALSE);
-    g_array_append_val(clip->units, u);
-  }
+  cw_test_clip_t *clip = cw_test_clip_new(work_dir, codec, size, FPS, GOP, 1.0);
   g_assert_cmpuint(clip->units->len, ==, FPS);
   for (guint i = 0; i < clip->units->len; i++)
-    g_assert_cmpint(g_array_index(clip->units, unit_t, i).key, ==, i == 0);
-  cs_clip_free(cs);
-  g_free(x265);
-  g_free(gop);
-  g_free(src);
-  g_free(path);
+    g_assert_cmpint(g_array_index(clip->units, cw_test_unit_t, i).key, ==, i == 0);
   return clip;
-}
-
-static void
-clip_free(clip_t *clip)
-{
-  for (guint i = 0; i < clip->units->len; i++)
-    g_free(g_array_index(clip->units, unit_t, i).data);
-  g_array_free(clip->units, TRUE);
-  g_free(clip);
-}
-
-static cw_access_unit_t *
-unit_au(const clip_t *clip, guint i, gint64 camera_id)
-{
-  const unit_t *u = &g_array_index(clip->units, unit_t, i);
-  cw_access_unit_t *au = cw_access_unit_new(clip->codec, u->data, u->len);
-  au->keyframe = u->key;
-  au->camera_id = camera_id;
-  au->clock_rate = 90000;
-  au->pts = (gint64)i * (90000 / FPS);
-  return au;
 }
 
 /* ---- JPEGs --------------------------------------------------------------- */
@@ -199,9 +103,9 @@ check_jpeg_file(const char *path, int width, int height)
 }
 
 static void
-expect_jpeg(const clip_t *clip, guint max_width, int width, int height)
+expect_jpeg(const cw_test_clip_t *clip, guint max_width, int width, int height)
 {
-  cw_access_unit_t *au = unit_au(clip, 0, CAM);
+  cw_access_unit_t *au = cw_test_clip_unit(clip, 0, CAM);
   GBytes *jpeg = NULL;
   cw_error_t err = {0};
   g_assert_cmpint(cw_snapshot_jpeg(au, max_width, 80, &jpeg, &err), ==, 0);
@@ -222,8 +126,8 @@ static void
 test_jpeg(gconstpointer data)
 {
   cw_codec_t codec = GPOINTER_TO_INT(data);
-  clip_t *hd = clip_new(codec, "1280x720");
-  clip_t *small = clip_new(codec, "320x240");
+  cw_test_clip_t *hd = clip_new(codec, "1280x720");
+  cw_test_clip_t *small = clip_new(codec, "320x240");
   expect_jpeg(hd, 640, 640, 360);
   expect_jpeg(hd, 0, 1280, 720);
   expect_jpeg(hd, 1281, 1280, 720);
@@ -231,7 +135,7 @@ test_jpeg(gconstpointer data)
   expect_jpeg(small, 640, 320, 240);
 
   /* Quality moves the size the right way. */
-  cw_access_unit_t *au = unit_au(hd, 0, CAM);
+  cw_access_unit_t *au = cw_test_clip_unit(hd, 0, CAM);
   GBytes *lo = NULL, *hi = NULL;
   g_assert_cmpint(cw_snapshot_jpeg(au, 640, 10, &lo, NULL), ==, 0);
   g_assert_cmpint(cw_snapshot_jpeg(au, 640, 100, &hi, NULL), ==, 0);
@@ -251,8 +155,8 @@ test_jpeg(gconstpointer data)
   g_test_message("%s 1280x720 -> 640x360: %.1f ms a snapshot", cw_codec_name(codec),
                  (double)(g_get_monotonic_time() - t0) / 10 / 1000);
   cw_access_unit_unref(au);
-  clip_free(small);
-  clip_free(hd);
+  cw_test_clip_free(small);
+  cw_test_clip_free(hd);
 }
 
 static void
@@ -271,8 +175,8 @@ expect_invalid(cw_access_unit_t *au, const char *what)
 static void
 test_invalid(void)
 {
-  clip_t *clip = clip_new(CW_CODEC_H264, "320x240");
-  const unit_t *key = &g_array_index(clip->units, unit_t, 0);
+  cw_test_clip_t *clip = clip_new(CW_CODEC_H264, "320x240");
+  const cw_test_unit_t *key = &g_array_index(clip->units, cw_test_unit_t, 0);
 
   guint8 garbage[4096];
   for (guint i = 0; i < sizeof garbage; i++)
@@ -292,8 +196,8 @@ test_invalid(void)
   expect_invalid(au, "garbage as H.265");
 
   /* A P picture, said to be one, and said to be a keyframe. */
-  expect_invalid(unit_au(clip, 5, CAM), "non-keyframe");
-  au = unit_au(clip, 5, CAM);
+  expect_invalid(cw_test_clip_unit(clip, 5, CAM), "non-keyframe");
+  au = cw_test_clip_unit(clip, 5, CAM);
   au->keyframe = TRUE;
   expect_invalid(au, "P picture flagged as a keyframe");
 
@@ -314,16 +218,16 @@ test_invalid(void)
   g_byte_array_unref(ps);
 
   /* A good keyframe that lost a packet, or with the wrong codec. */
-  au = unit_au(clip, 0, CAM);
+  au = cw_test_clip_unit(clip, 0, CAM);
   au->damaged = TRUE;
   expect_invalid(au, "damaged");
-  au = unit_au(clip, 0, CAM);
+  au = cw_test_clip_unit(clip, 0, CAM);
   au->codec = CW_CODEC_NONE;
   expect_invalid(au, "no codec");
   au = cw_access_unit_new(CW_CODEC_H264, key->data, 0);
   au->keyframe = TRUE;
   expect_invalid(au, "empty");
-  clip_free(clip);
+  cw_test_clip_free(clip);
 }
 
 static void
@@ -450,9 +354,9 @@ n_done(rig_t *g)
 }
 
 static void
-push(rig_t *g, const clip_t *clip, guint i, gint64 camera_id, gboolean damaged)
+push(rig_t *g, const cw_test_clip_t *clip, guint i, gint64 camera_id, gboolean damaged)
 {
-  cw_access_unit_t *au = unit_au(clip, i, camera_id);
+  cw_access_unit_t *au = cw_test_clip_unit(clip, i, camera_id);
   au->damaged = damaged;
   cw_snapshotter_push(g->s, au);
   cw_access_unit_unref(au);
@@ -491,7 +395,7 @@ listing(const char *dir)
 static void
 test_served(void)
 {
-  clip_t *clip = clip_new(CW_CODEC_H264, "1280x720");
+  cw_test_clip_t *clip = clip_new(CW_CODEC_H264, "1280x720");
   rig_t g;
   rig_start(&g, (cw_snapshotter_options_t){.max_width = 640});
   const char *a = "7/2024-05-01/a.jpg", *b = "7/2024-05-01/b.jpg", *other = "9/2024-05-01/c.jpg";
@@ -561,13 +465,13 @@ test_served(void)
   g_free(pb);
   g_free(po);
   rig_clear(&g);
-  clip_free(clip);
+  cw_test_clip_free(clip);
 }
 
 static void
 test_expiry(void)
 {
-  clip_t *clip = clip_new(CW_CODEC_H265, "320x240");
+  cw_test_clip_t *clip = clip_new(CW_CODEC_H265, "320x240");
   rig_t g;
   rig_start(&g, (cw_snapshotter_options_t){.wait_ms = 200});
   gint64 t0 = g_get_monotonic_time();
@@ -596,7 +500,7 @@ test_expiry(void)
   g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
   g_free(path);
   rig_clear(&g);
-  clip_free(clip);
+  cw_test_clip_free(clip);
 }
 
 static void
@@ -716,7 +620,7 @@ test_prune(void)
 static void
 test_free_pending(void)
 {
-  clip_t *clip = clip_new(CW_CODEC_H264, "320x240");
+  cw_test_clip_t *clip = clip_new(CW_CODEC_H264, "320x240");
   rig_t g;
   rig_start(&g, (cw_snapshotter_options_t){0});
   g_assert_true(cw_snapshotter_request(g.s, CAM, "7/a.jpg"));
@@ -735,7 +639,7 @@ test_free_pending(void)
     g_free(path);
   }
   rig_clear(&g);
-  clip_free(clip);
+  cw_test_clip_free(clip);
 }
 
 /* More cameras than the keyframe queue holds, all at once: keyframes are
@@ -744,7 +648,7 @@ static void
 test_many_cameras(void)
 {
   enum { N = 48 };
-  clip_t *clip = clip_new(CW_CODEC_H264, "320x240");
+  cw_test_clip_t *clip = clip_new(CW_CODEC_H264, "320x240");
   rig_t g;
   rig_start(&g, (cw_snapshotter_options_t){.wait_ms = 60000});
   for (gint64 c = 1; c <= N; c++) {
@@ -773,7 +677,7 @@ test_many_cameras(void)
   cw_snapshotter_stats(g.s, &st);
   g_assert_cmpuint(st.written, ==, N);
   rig_clear(&g);
-  clip_free(clip);
+  cw_test_clip_free(clip);
 }
 
 int
