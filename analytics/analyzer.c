@@ -10,8 +10,10 @@
 #include "bgmodel.h"
 #include "blobs.h"
 #include "health.h"
+#include "perspective.h"
 #include "rules.h"
 #include "tracker.h"
+#include <math.h>
 
 #define DEFAULT_WORK_WIDTH 320
 #define MIN_WORK_SIZE 16
@@ -20,6 +22,12 @@
 typedef struct {
   int lo, hi;
 } span_t;
+
+/* hold_standing: a track standing this long (its ground point within
+ * HOLD_STILL_PX working pixels) is held; none older than HOLD_MAX_US. */
+#define HOLD_AFTER_US 1000000
+#define HOLD_STILL_PX 2.0f
+#define HOLD_MAX_US G_GINT64_CONSTANT(300000000)
 
 struct cw_analyzer {
   const cw_analytics_config_t *cfg;
@@ -43,12 +51,52 @@ struct cw_analyzer {
   guint8 *mask;
   guint8 *scratch;
   GArray *blobs;
+  float *max_width; /* per working row (perspective.h); NULL: no lanes */
+  guint8 *hold;     /* standing vehicles, not learnt by the background (cw_bg_hold) */
 
   cw_health_t *health;
   cw_bgmodel_t *bg;
   cw_tracker_t *tracker;
   cw_rules_t *rules;
 };
+
+/* Has the track stood still (within HOLD_STILL_PX) for the last HOLD_AFTER_US? */
+static gboolean
+standing(const cw_track_t *t)
+{
+  guint n = MIN(t->n_history, CW_TRACK_HISTORY);
+  if (!t->confirmed || t->missed > 0 || n < 2 || t->updated_us - t->first_us > HOLD_MAX_US)
+    return FALSE;
+  const float gx = t->history[n - 1].gx, gy = t->history[n - 1].gy;
+  for (guint i = n - 1; i-- > 0;) {
+    if (fabsf(t->history[i].gx - gx) > HOLD_STILL_PX ||
+        fabsf(t->history[i].gy - gy) > HOLD_STILL_PX)
+      return FALSE;
+    if (t->history[n - 1].ts_us - t->history[i].ts_us >= HOLD_AFTER_US)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* The boxes of standing vehicles, a little grown: the background model
+ * must not learn them (bgmodel.h, cw_bg_hold), for as long as they stand,
+ * up to HOLD_MAX_US of a track's life (a ghost must fade some day). */
+static void
+hold_standing(cw_analyzer_t *a)
+{
+  const int w = a->img.y.width, h = a->img.y.height;
+  memset(a->hold, 0, (size_t)w * h);
+  const GPtrArray *tracks = cw_tracker_tracks(a->tracker);
+  for (guint i = 0; i < tracks->len; i++) {
+    const cw_track_t *t = tracks->pdata[i];
+    if (!standing(t))
+      continue;
+    int x0 = MAX((int)t->x - 2, 0), x1 = MIN((int)(t->x + t->w) + 2, w);
+    int y0 = MAX((int)t->y - 2, 0), y1 = MIN((int)(t->y + t->h) + 2, h);
+    for (int y = y0; y < y1; y++)
+      memset(a->hold + (size_t)y * w + x0, 1, (size_t)MAX(x1 - x0, 0));
+  }
+}
 
 static void
 spans_fill(span_t *s, int out, int in)
@@ -75,6 +123,8 @@ models_free(cw_analyzer_t *a)
   g_clear_pointer(&a->chroma_x, g_free);
   g_clear_pointer(&a->mask, g_free);
   g_clear_pointer(&a->scratch, g_free);
+  g_clear_pointer(&a->max_width, g_free);
+  g_clear_pointer(&a->hold, g_free);
   a->in_w = a->in_h = 0;
 }
 
@@ -125,8 +175,13 @@ models_new(cw_analyzer_t *a, int in_w, int in_h, gboolean grey)
 
   a->health = cw_health_new(a->cfg, w, h, a->emit, a->opaque);
   a->bg = cw_bg_new(w, h, NULL);
+  a->hold = g_malloc0((gsize)w * h);
+  cw_bg_hold(a->bg, a->hold);
+  a->max_width = g_new(float, h);
+  if (!cw_perspective_max_width(a->cfg, w, h, a->max_width))
+    g_clear_pointer(&a->max_width, g_free);
   /* The picture's size lets a track that drove out end at once. */
-  cw_tracker_options_t topt = {.width = w, .height = h};
+  cw_tracker_options_t topt = {.width = w, .height = h, .max_width = a->max_width};
   a->tracker = cw_tracker_new(&topt);
   a->rules = cw_rules_new(a->cfg, w, h, a->emit, a->opaque);
 }
@@ -321,10 +376,12 @@ cw_analyzer_push(cw_analyzer_t *a, const cw_frame_t *frame)
   cw_bg_apply(a->bg, &a->img, a->mask);
   int min_area = (int)(a->cfg->t.min_object_area * (float)w * (float)h + 0.5f);
   g_array_set_size(a->blobs, 0);
-  guint n = cw_blobs_find(a->mask, w, h, MAX(min_area, 1), a->scratch, a->blobs);
+  cw_blobs_find(a->mask, w, h, MAX(min_area, 1), a->scratch, a->blobs);
+  guint n = cw_perspective_split_wide(a->mask, w, h, a->max_width, MAX(min_area, 1), a->blobs);
   cw_tracker_update(a->tracker, (const cw_blob_t *)(void *)a->blobs->data, n, frame->ts_us);
   cw_rules_update(a->rules, cw_tracker_tracks(a->tracker), cw_tracker_ended(a->tracker), a->mask,
                   frame->ts_us);
+  hold_standing(a);
 }
 
 void

@@ -34,6 +34,9 @@
  * fast: what the median still got wrong (traffic queued through warm-up)
  * fades in seconds instead of lingering as a ghost for minutes. */
 #define SETTLE_RATE 0.1f
+/* Internal class of a held pixel (cw_bg_hold) classified background: it
+ * learns as foreground. */
+#define CW_BG_HELD 1
 
 struct cw_bgmodel {
   int w, h;   /* luma */
@@ -44,6 +47,7 @@ struct cw_bgmodel {
   guint8 *cls;          /* last classification, w*h */
   guint8 *mean8;        /* cw_bg_mean's, w*h */
   guint frames;         /* frames seen since new or reset */
+  const guint8 *hold;   /* cw_bg_hold's, or NULL */
   gboolean have_chroma;
   /* Warm-up: up to WARM_MAX frames, each w*h luma then 2*cw*ch chroma. */
   guint8 *warm;
@@ -85,6 +89,12 @@ cw_bg_new(int width, int height, const cw_bg_options_t *options)
   m->cls = g_new0(guint8, n);
   m->mean8 = g_new0(guint8, n);
   return m;
+}
+
+void
+cw_bg_hold(cw_bgmodel_t *m, const guint8 *hold)
+{
+  m->hold = hold;
 }
 
 void
@@ -448,6 +458,14 @@ cw_bg_apply(cw_bgmodel_t *m, const cw_image_t *img, guint8 *mask)
     }
   }
 
+  /* The classification is out; held pixels then learn as foreground
+   * (and count as such for the next frame's gain). */
+  memcpy(mask, m->cls, n);
+  if (m->hold)
+    for (size_t i = 0; i < n; i++)
+      if (m->hold[i] && m->cls[i] == CW_BG_BACKGROUND)
+        m->cls[i] = CW_BG_HELD;
+
   /* 4. Learn: the background fast, the rest slowly; variance only from
    * the background, so a stopped vehicle does not blind its pixels. */
   for (int y = 0; y < h; y++) {
@@ -475,6 +493,5 @@ cw_bg_apply(cw_bgmodel_t *m, const cw_image_t *img, guint8 *mask)
     }
   }
   m->frames++;
-  memcpy(mask, m->cls, n);
   return (float)fg / (float)n;
 }

@@ -52,6 +52,14 @@ float cw_bg_apply(cw_bgmodel_t *m, const cw_image_t *img, guint8 *mask);
 /* The background's luma (width x height, stride width), valid until the
  * next apply. */
 const guint8 *cw_bg_mean(const cw_bgmodel_t *m);
+/* Pixels not to learn from (w x h, stride w, nonzero = hold; NULL none),
+ * for every apply until changed; the array must stay valid until then.
+ * A held pixel learns as slowly as foreground even when it matches the
+ * background: the analyzer holds standing vehicles, whose edges would
+ * otherwise join the background (an edge pixel that passes for shake
+ * learns fast, which makes the next one in pass too), melting them in
+ * seconds. */
+void cw_bg_hold(cw_bgmodel_t *m, const guint8 *hold);
 /* Forget everything and learn again from the next frame (scene change). */
 void cw_bg_reset(cw_bgmodel_t *m);
 void cw_bg_free(cw_bgmodel_t *m);

@@ -31,6 +31,26 @@
 #define STOP_MATCH 0.03f
 /* Congestion onset: short means over this span (see congestion_onset). */
 #define ONSET_SPAN_US 5000000
+/* Hidden entries (count_hidden_entry): tracks born this soon after tracking
+ * (re)started are not looked at; the motion is judged over at least
+ * ENTRY_SPAN_US and must be ENTRY_MIN_MOVE long (frame fractions); births
+ * within ENTRY_EDGE of the picture's sides or bottom came in from outside.
+ * A lost track is remembered LOST_KEEP_US, and found again within
+ * LOST_MATCH of where it would be now. */
+/* A line is crossed from this far (frame fractions) on one side to as far
+ * on the other. */
+#define LINE_BAND 0.006f
+#define REVERSE_BAND 0.05f
+/* duplicate_crossing */
+#define DUP_US 600000
+#define DUP_NEAR 0.03f
+#define BLIND_GAP_US 1500000
+#define ENTRY_WARMUP_US 3000000
+#define ENTRY_SPAN_US 1000000
+#define ENTRY_MIN_MOVE 0.02f
+#define ENTRY_EDGE 0.03f
+#define LOST_KEEP_US 4000000
+#define LOST_MATCH 0.05f
 
 typedef enum { LEVEL_FREE = 0, LEVEL_HEAVY = 1, LEVEL_JAMMED = 2 } level_t;
 static const char *const level_names[] = {"free", "heavy", "jammed"};
@@ -39,11 +59,14 @@ typedef struct {
   guint id;
   guint generation;       /* last update that listed it */
   gint64 last_hist_us;    /* newest history point already examined for crossings */
-  guint64 counted;        /* bit i: counted on line i */
+  guint64 counted[2];     /* bit i: counted on line i, [0] forward, [1] reverse */
+  gint8 side[64];         /* side of line i it was last clearly on: +1 right, -1 left, 0 not yet */
+  cw_point_t side_at[64]; /* where it was then */
   int lane;               /* lane of the ground point, -1 none, -2 not looked yet */
   cw_point_t lane_anchor; /* where it entered that lane (frame fractions) */
   gint64 lane_anchor_us;
   gboolean wrong_way_done;
+  gboolean entry_done; /* hidden crossings before its birth looked for */
   gboolean stationary;
   gint64 stationary_since;
   cw_point_t stop_pos;
@@ -58,6 +81,23 @@ typedef struct {
   int zone;
   guint track_id;
 } parked_t;
+
+/* A confirmed track lost in the open (not driven out of the picture):
+ * the vehicle is most likely still there, hidden, and may be found again
+ * as a new track, which then inherits what it counted. */
+typedef struct {
+  cw_point_t pos, vel; /* last seen ground point, frame fractions (a second) */
+  gint64 lost_us;
+  guint64 counted[2];
+} lost_t;
+
+typedef struct {
+  gint64 ts_us;
+  guint line;
+  int dir;
+  int lane;
+  cw_point_t at;
+} recent_t;
 
 typedef struct {
   gint64 ts;
@@ -92,11 +132,15 @@ struct cw_rules {
   void *opaque;
   guint next_incident;
   guint generation;
-  GHashTable *tracks;    /* id -> track_state_t* */
-  GArray *parked;        /* parked_t: stops of lost tracks */
+  GHashTable *tracks; /* id -> track_state_t* */
+  GArray *parked;     /* parked_t: stops of lost tracks */
+  GArray *lost;       /* lost_t: counting memory of lost tracks */
+  gint64 epoch_us;    /* tracking (re)started: first frame, reset, after blindness */
+  gint64 last_update_us;
   GPtrArray *congestion; /* congestion_zone_t* */
   /* counts of the current interval, per line */
   guint *forward, *reverse;
+  GArray *recent; /* recent_t: path crossings of the last DUP_US */
   gint64 interval_start;
 };
 
@@ -307,35 +351,182 @@ roll_intervals(cw_rules_t *r, gint64 ts)
   }
 }
 
+/* Signed distance of p from the line through a -> b (frame fractions):
+ * positive on its right (y down). */
+static float
+side_distance(cw_point_t a, cw_point_t b, cw_point_t p)
+{
+  float dx = b.x - a.x, dy = b.y - a.y;
+  return (dx * (p.y - a.y) - dy * (p.x - a.x)) / MAX(hypotf(dx, dy), 1e-6f);
+}
+
+static void
+count_once(cw_rules_t *r, track_state_t *st, guint line, int dir)
+{
+  int k = dir > 0 ? 0 : 1;
+  if (st->counted[k] & (G_GUINT64_CONSTANT(1) << line))
+    return;
+  st->counted[k] |= G_GUINT64_CONSTANT(1) << line;
+  if (dir > 0)
+    r->forward[line]++;
+  else
+    r->reverse[line]++;
+}
+
+/* A second track on one vehicle (a tall truck in pieces, a shaken
+ * picture's fragments) crosses a line where and when the first did: the
+ * same way, in the same lane (or, without lanes, close by), within DUP_US.
+ * Two vehicles cannot: one behind the other is further in time, side by
+ * side in another lane. Records the crossing when it is not one. */
+static gboolean
+duplicate_crossing(cw_rules_t *r, guint line, int dir, cw_point_t at, gint64 ts)
+{
+  int lane = find_lane(r, at);
+  for (guint i = 0; i < r->recent->len;) {
+    const recent_t *c = &g_array_index(r->recent, recent_t, i);
+    if (ts - c->ts_us > DUP_US || c->ts_us - ts > DUP_US) {
+      g_array_remove_index_fast(r->recent, i);
+      continue;
+    }
+    gboolean near = lane >= 0 || c->lane >= 0 ? lane == c->lane
+                                              : hypotf(at.x - c->at.x, at.y - c->at.y) < DUP_NEAR;
+    if (c->line == line && c->dir == dir && near)
+      return TRUE;
+    i++;
+  }
+  recent_t c = {ts, line, dir, lane, at};
+  if (r->recent->len < 256)
+    g_array_append_val(r->recent, c);
+  return FALSE;
+}
+
 /* Crossings are looked for on the track's whole path, predictions while
  * it coasted included: when two vehicles' blobs merge, the one that lost
- * its blob coasts along where it really goes, and must still count. */
+ * its blob coasts along where it really goes, and must still count. A
+ * crossing is from clearly one side (LINE_BAND off the line) to clearly
+ * the other, so a box that jitters on the line never counts; and a track
+ * counts a line at most once each way: one that jumped onto a vehicle
+ * going the other way still counts that vehicle. */
 static void
 count_track(cw_rules_t *r, track_state_t *st, const cw_track_t *t)
 {
   guint n = MIN(t->n_history, CW_TRACK_HISTORY);
   guint nlines = MIN(r->cfg->lines->len, 64);
-  for (guint i = 1; i < n; i++) {
+  for (guint i = 0; i < n; i++) {
     if (t->history[i].ts_us <= st->last_hist_us)
       continue;
-    cw_point_t p0 = frac(r, t->history[i - 1].gx, t->history[i - 1].gy);
-    cw_point_t p1 = frac(r, t->history[i].gx, t->history[i].gy);
+    cw_point_t p = frac(r, t->history[i].gx, t->history[i].gy);
     for (guint l = 0; l < nlines; l++) {
-      if (st->counted & (G_GUINT64_CONSTANT(1) << l))
-        continue;
       const cw_line_cfg_t *line = r->cfg->lines->pdata[l];
-      int c = crossing(line->from, line->to, p0, p1);
-      if (c == 0)
+      float d = side_distance(line->from, line->to, p);
+      if (fabsf(d) < LINE_BAND)
         continue;
-      st->counted |= G_GUINT64_CONSTANT(1) << l;
-      if (c > 0)
-        r->forward[l]++;
-      else
-        r->reverse[l]++;
+      gint8 side = d > 0 ? 1 : -1;
+      if (st->side[l] != 0 && side != st->side[l]) {
+        int c = crossing(line->from, line->to, st->side_at[l], p);
+        /* Back over a line it counted: only when clearly gone the other
+         * way (the box of one leaving the picture shrinks back a little). */
+        guint64 back = st->counted[c > 0 ? 1 : 0] & (G_GUINT64_CONSTANT(1) << l);
+        if (c != 0 && back && fabsf(d) < REVERSE_BAND)
+          continue;
+        if (c != 0 && !duplicate_crossing(r, l, c, p, t->history[i].ts_us)) {
+          count_once(r, st, l, c);
+        }
+      }
+      st->side[l] = side;
+      st->side_at[l] = p;
     }
   }
   if (n > 0)
     st->last_hist_us = MAX(st->last_hist_us, t->history[n - 1].ts_us);
+}
+
+/* A vehicle is often first found past a line: it was hidden behind
+ * another (an approaching vehicle behind the one in front of it, until the
+ * gap opens), or its blob split from a merged one. Tracks move in straight
+ * lines in the picture (a lane's image is straight), so the path before its
+ * birth is its motion extended backwards, and the lines that path crosses
+ * were crossed while hidden. Only for tracks coming down the picture,
+ * towards the camera: one going away entered at the bottom, nearest the
+ * camera and in plain view. Not for tracks born while tracking starts
+ * (those vehicles were already there) nor for one that continues a track
+ * lost nearby (it inherits that one's counts instead). */
+static void
+count_hidden_entry(cw_rules_t *r, track_state_t *st, const cw_track_t *t)
+{
+  if (st->entry_done)
+    return;
+  guint n = MIN(t->n_history, CW_TRACK_HISTORY);
+  if (r->epoch_us == NO_TIME || t->first_us < r->epoch_us + ENTRY_WARMUP_US ||
+      t->n_history > CW_TRACK_HISTORY) {
+    st->entry_done = TRUE;
+    return;
+  }
+  if (n < 2 || t->history[n - 1].ts_us - t->history[0].ts_us < ENTRY_SPAN_US)
+    return; /* look again when its motion is known */
+  st->entry_done = TRUE;
+  cw_point_t b = frac(r, t->history[0].gx, t->history[0].gy);
+  cw_point_t e = frac(r, t->history[n - 1].gx, t->history[n - 1].gy);
+  cw_point_t m = {e.x - b.x, e.y - b.y};
+  float len = hypotf(m.x, m.y);
+  if (len < ENTRY_MIN_MOVE || m.y <= 0 || b.x < ENTRY_EDGE || b.x > 1 - ENTRY_EDGE ||
+      b.y > 1 - ENTRY_EDGE)
+    return;
+
+  float dt_s = (float)(t->history[n - 1].ts_us - t->history[0].ts_us) / 1e6f;
+  cw_point_t v = {m.x / dt_s, m.y / dt_s};
+  for (guint i = 0; i < r->lost->len; i++) {
+    const lost_t *l = &g_array_index(r->lost, lost_t, i);
+    float ago = (float)(t->first_us - l->lost_us) / 1e6f;
+    if (ago < 0 || ago * 1e6f > LOST_KEEP_US)
+      continue;
+    cw_point_t p = {l->pos.x + l->vel.x * ago, l->pos.y + l->vel.y * ago};
+    float along = v.x * l->vel.x + v.y * l->vel.y;
+    if (along > 0 && hypotf(p.x - b.x, p.y - b.y) <= LOST_MATCH + 0.1f * len) {
+      st->counted[0] |= l->counted[0];
+      st->counted[1] |= l->counted[1];
+      g_array_remove_index_fast(r->lost, i);
+      break;
+    }
+  }
+
+  cw_point_t far = {b.x - m.x / len * 2.0f, b.y - m.y / len * 2.0f};
+  guint nlines = MIN(r->cfg->lines->len, 64);
+  for (guint l = 0; l < nlines; l++) {
+    const cw_line_cfg_t *line = r->cfg->lines->pdata[l];
+    int c = crossing(line->from, line->to, far, b);
+    if (c != 0)
+      count_once(r, st, l, c);
+  }
+}
+
+static void
+remember_lost(cw_rules_t *r, const track_state_t *st, const cw_track_t *t, gint64 ts)
+{
+  guint n = MIN(t->n_history, CW_TRACK_HISTORY);
+  for (guint i = 0; i < r->lost->len;) {
+    if (ts - g_array_index(r->lost, lost_t, i).lost_us > LOST_KEEP_US)
+      g_array_remove_index_fast(r->lost, i);
+    else
+      i++;
+  }
+  if (n < 2 || (st->counted[0] | st->counted[1]) == 0)
+    return;
+  cw_point_t g = frac(r, t->gx, t->gy);
+  if (g.x < ENTRY_EDGE || g.x > 1 - ENTRY_EDGE || g.y > 1 - ENTRY_EDGE || g.y < ENTRY_EDGE)
+    return; /* drove out */
+  float dt_s = (float)(t->history[n - 1].ts_us - t->history[0].ts_us) / 1e6f;
+  if (dt_s <= 0)
+    return;
+  lost_t l = {
+      .pos = g,
+      .vel = {(t->history[n - 1].gx - t->history[0].gx) / r->width / dt_s,
+              (t->history[n - 1].gy - t->history[0].gy) / r->height / dt_s},
+      .lost_us = t->last_seen_us,
+      .counted = {st->counted[0], st->counted[1]},
+  };
+  if (r->lost->len < 256)
+    g_array_append_val(r->lost, l);
 }
 
 /* ---- stopped vehicle ---- */
@@ -424,9 +615,10 @@ check_stopped(cw_rules_t *r, track_state_t *st, const cw_track_t *t, cw_point_t 
     } else if (st->stationary && speed >= th->stopped_speed &&
                hypotf(g.x - st->stop_pos.x, g.y - st->stop_pos.y) > 2 * reach) {
       /* Moved off: faster than a stop and away from where it stood (the
-       * box of a standing vehicle jitters by a few pixels). */
-      st->stationary = FALSE;
-      stop_end(r, st, t, ts, ts);
+       * box of a standing vehicle jitters by a few pixels). Or its box was
+       * pulled off it by a vehicle passing close: parked, the stop carries
+       * on if the track (or a new one) stands there again soon. */
+      stop_park(r, st, ts, ts);
     }
   }
   int zone = find_zone(r, CW_ZONE_NO_STOPPING, g);
@@ -791,6 +983,9 @@ cw_rules_new(const cw_analytics_config_t *cfg, int width, int height, cw_analyti
   r->next_incident = 1;
   r->tracks = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
   r->parked = g_array_new(FALSE, FALSE, sizeof(parked_t));
+  r->lost = g_array_new(FALSE, FALSE, sizeof(lost_t));
+  r->recent = g_array_new(FALSE, FALSE, sizeof(recent_t));
+  r->epoch_us = r->last_update_us = NO_TIME;
   r->congestion = g_ptr_array_new_with_free_func(congestion_zone_free);
   for (guint i = 0; i < cfg->zones->len; i++) {
     const cw_zone_cfg_t *z = cfg->zones->pdata[i];
@@ -824,6 +1019,9 @@ cw_rules_update(cw_rules_t *r, const GPtrArray *tracks, const GPtrArray *ended, 
   g_return_if_fail(r);
   roll_intervals(r, ts_us);
   r->generation++;
+  if (r->epoch_us == NO_TIME || ts_us - r->last_update_us > BLIND_GAP_US)
+    r->epoch_us = ts_us; /* a gap: the picture was blind */
+  r->last_update_us = ts_us;
 
   /* Ended tracks: their last moves still count, then their incidents end.
    * One without state was never seen confirmed here, or was forgotten by
@@ -834,6 +1032,7 @@ cw_rules_update(cw_rules_t *r, const GPtrArray *tracks, const GPtrArray *ended, 
     if (!st)
       continue;
     count_track(r, st, t);
+    remember_lost(r, st, t, ts_us);
     stop_park(r, st, ts_us, t->last_seen_us);
     stop_end(r, st, t, ts_us, MIN(ts_us, t->last_seen_us));
     g_hash_table_remove(r->tracks, GUINT_TO_POINTER(t->id));
@@ -845,6 +1044,7 @@ cw_rules_update(cw_rules_t *r, const GPtrArray *tracks, const GPtrArray *ended, 
       continue;
     track_state_t *st = state_for(r, t);
     st->generation = r->generation;
+    count_hidden_entry(r, st, t);
     count_track(r, st, t);
     cw_point_t g = frac(r, t->gx, t->gy);
     check_stopped(r, st, t, g, ts_us);
@@ -905,6 +1105,8 @@ cw_rules_reset(cw_rules_t *r, gint64 ts_us)
 {
   g_return_if_fail(r);
   end_incidents(r, ts_us);
+  g_array_set_size(r->lost, 0);
+  r->epoch_us = NO_TIME;
 }
 
 void
@@ -914,6 +1116,8 @@ cw_rules_free(cw_rules_t *r)
     return;
   g_hash_table_unref(r->tracks);
   g_array_unref(r->parked);
+  g_array_unref(r->lost);
+  g_array_unref(r->recent);
   g_ptr_array_unref(r->congestion);
   g_free(r->forward);
   g_free(r->reverse);

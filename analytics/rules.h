@@ -11,16 +11,24 @@
  *
  * Details the attributes follow: a traffic.count is reported for every
  * line at the end of every interval (ts_us = start_us = the interval's
- * end), zero counts too; a line counts a track at most once, in the
- * direction of its first crossing. Congestion uses the mean speed only
+ * end), zero counts too; a crossing goes from clearly one side of the line
+ * to clearly the other; a line counts a track at most once each way, and
+ * back over a line it counted only once it is well past (a track that
+ * jumped onto a vehicle going the other way counts that one too). A track
+ * first found past a line while coming down the picture (hidden behind the
+ * vehicle in front, or split from a merged blob) counts the lines its
+ * motion extended backwards crosses, unless it continues a track lost near
+ * there (it inherits that one's counts); two crossings of one line, the
+ * same way, in the same lane within 0.6 s are one vehicle. Congestion uses the mean speed only
  * when tracks were seen in the zone for a while, and the level is the
  * lower of the occupancy's and the speed's (dense but flowing is free);
  * the end event says "level": "free"; "speed" is null when unknown; its
  * start_us is when the occupancy rose (looked up in the window), not when
  * the windowed mean and the hysteresis let it start.
  * "stopped_s" at the end is the whole stop; a standing vehicle whose track
- * is lost keeps its incident for 5 s, for a new track found standing at
- * the same place (it ends then otherwise). Wrong-way also needs the
+ * is lost, or whose track moves off, keeps its incident for 5 s, for a
+ * track found standing at the same place again (it ends then otherwise,
+ * stopped_s up to when it was lost or left). Wrong-way also needs the
  * motion to have lasted 2 s, be steady (no jump), still be going on, and
  * the box bottom not to reach a lane where that way is right. Counting
  * follows the whole path, coasting predictions included (a vehicle whose

@@ -43,6 +43,9 @@
 #define MAX_BLOBS 256  /* blobs past this (the smallest) are ignored */
 #define VEL_BETA_MIN 0.3f
 #define TENTATIVE_MAX_MISSED 2
+/* A box measured smaller keeps this much of its size a frame (axis_update). */
+#define SHRINK_ACROSS 0.95f
+#define SHRINK_DOWN 0.85f
 
 typedef struct {
   float x, y, w, h;
@@ -85,6 +88,7 @@ cw_tracker_new(const cw_tracker_options_t *options)
   t->o.gate = z.gate > 0 ? z.gate : 1.5f;
   t->o.width = MAX(z.width, 0);
   t->o.height = MAX(z.height, 0);
+  t->o.max_width = z.height > 0 ? z.max_width : NULL;
   t->tracks = g_ptr_array_new();
   t->ended = g_ptr_array_new_with_free_func(g_free);
   t->next_id = 1;
@@ -185,7 +189,7 @@ clamp_into(float lo, float size, float in_lo, float in_size)
  * slowly in case the vehicle really is smaller; bigger: taken. */
 static void
 axis_update(float p_lo, float p_sz, float m_lo, float m_sz, float l_lo, float l_sz, float ref,
-            gboolean predicted, float *o_lo, float *o_sz, float *disp)
+            float shrink, gboolean predicted, float *o_lo, float *o_sz, float *disp)
 {
   if (fabsf(m_sz - l_sz) <= MAX(2.0f, 0.1f * l_sz)) {
     *o_lo = m_lo;
@@ -198,13 +202,22 @@ axis_update(float p_lo, float p_sz, float m_lo, float m_sz, float l_lo, float l_
                                : fabsf(d_lo) >= fabsf(d_hi);
   *disp = lo_edge ? d_lo : d_hi;
   if (m_sz < l_sz) {
-    float sz = MAX(m_sz, l_sz * 0.95f);
+    float sz = MAX(m_sz, l_sz * shrink);
     *o_sz = sz;
     *o_lo = lo_edge ? m_lo : m_lo + m_sz - sz;
   } else {
     *o_lo = m_lo;
     *o_sz = m_sz;
   }
+}
+
+/* The widest one vehicle may be with its bottom at y; 0 unknown. */
+static float
+width_limit(const cw_tracker_t *t, float bottom)
+{
+  if (!t->o.max_width)
+    return 0;
+  return t->o.max_width[CLAMP((int)bottom - 1, 0, t->o.height - 1)];
 }
 
 /* ---- track state ---------------------------------------------------------- */
@@ -247,10 +260,21 @@ update_matched(cw_tracker_t *t, track_t *k, gint64 ts_us)
   float dx, dy;
   gboolean predicted = k->n_vel >= 2;
   /* The ground point: the middle across, the bottom edge down. */
-  axis_update(k->pred.x, k->pred.w, m.x, m.w, k->last.x, k->last.w, 0.5f, predicted, &n.x, &n.w,
-              &dx);
-  axis_update(k->pred.y, k->pred.h, m.y, m.h, k->last.y, k->last.h, 1.0f, predicted, &n.y, &n.h,
-              &dy);
+  /* Across, a smaller box is mostly an occluder (a pole, a pillar): the
+   * size is held longer. Down, mostly a vehicle that shared the blob
+   * leaving it: the box must come back to the vehicle soon, its bottom
+   * being the ground point every rule uses. */
+  axis_update(k->pred.x, k->pred.w, m.x, m.w, k->last.x, k->last.w, 0.5f, SHRINK_ACROSS, predicted,
+              &n.x, &n.w, &dx);
+  axis_update(k->pred.y, k->pred.h, m.y, m.h, k->last.y, k->last.h, 1.0f, SHRINK_DOWN, predicted,
+              &n.y, &n.h, &dy);
+  /* Kept wider than a vehicle can be (a merged blob made it so): it is
+   * the vehicle's own blob now. */
+  float lim = width_limit(t, n.y + n.h);
+  if (lim > 0 && n.w > lim && m.w <= lim) {
+    n.x = m.x;
+    n.w = m.w;
+  }
   float dt = (ts_us - k->pub.last_seen_us) / 1e6f;
   if (dt > 0) {
     k->n_vel++;
@@ -410,7 +434,8 @@ cw_tracker_update(cw_tracker_t *t, const cw_blob_t *blobs, guint n, gint64 ts_us
     /* Joined only if the whole stays the track's size: else it is another
      * vehicle coming out from behind this one, and starts its own track. */
     box_t u = box_union(k->meas, b);
-    if (u.w <= 1.25f * k->pred.w + 2 && u.h <= 1.25f * k->pred.h + 2) {
+    float lim = width_limit(t, u.y + u.h);
+    if (u.w <= 1.25f * k->pred.w + 2 && u.h <= 1.25f * k->pred.h + 2 && (lim <= 0 || u.w <= lim)) {
       k->meas = u;
       used[j] = -2;
     }

@@ -55,6 +55,11 @@ typedef struct {
    * mostly outside it ends at once (it drove out); 0: unknown, it coasts
    * its full max_missed_s. */
   int width, height;
+  /* Per row (height entries, outlives the tracker): the widest one vehicle
+   * may be with its bottom there, 0 unknown (perspective.h); NULL: no
+   * limit. A track never grows wider than that by joining fragments, and
+   * a track made wide by a merged blob takes its own blob's size again. */
+  const float *max_width;
 } cw_tracker_options_t;
 
 typedef struct cw_tracker cw_tracker_t;

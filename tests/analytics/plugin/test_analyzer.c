@@ -148,8 +148,10 @@ push_crossing(cw_analyzer_t *a, int w, int h, gint64 t0, gboolean rightwards, GR
   const int frames = 60, bw = w / 10, bh = h / 9;
   gint64 t = t0;
   for (int k = 0; k < frames; k++, t += 100000) {
-    /* Still for the first 2 s (the background is learned), then across. */
-    int x = k < 20 ? -bw : (k - 20) * (w + bw) / 35 - bw;
+    /* Still for the first 3.5 s (the background is learned and settled:
+     * what moves while it settles leaves a ghost behind for a while),
+     * then across. */
+    int x = k < 35 ? -bw : (k - 35) * (w + bw) / 24 - bw;
     if (!rightwards)
       x = w - bw - x;
     picture_draw(&p, rng, x, h / 2, bw, bh);

@@ -9,6 +9,7 @@
 
 #include "bgmodel.h"
 #include "blobs.h"
+#include "perspective.h"
 #include "tracker.h"
 
 #define W 320
@@ -846,6 +847,96 @@ test_speed(void)
   scene_free(s);
 }
 
+/* Two vehicles side by side make one blob; the lanes say it is two lanes
+ * wide: it is cut where the mask is thinnest, into the two. Without lanes
+ * nothing is known and nothing is cut. A held pixel does not learn. */
+static void
+test_split_wide(void)
+{
+  /* Two vertical lanes, 40 px (0.125 of 320) wide each, over the bottom half. */
+  const char *json =
+      "{\"lanes\": ["
+      "{\"id\": \"a\", \"polygon\": [[0.25, 0.5], [0.375, 0.5], [0.375, 1], [0.25, 1]],"
+      " \"direction\": [0, 1]},"
+      "{\"id\": \"b\", \"polygon\": [[0.375, 0.5], [0.5, 0.5], [0.5, 1], [0.375, 1]],"
+      " \"direction\": [0, 1]}]}";
+  cw_analytics_config_t *cfg = NULL;
+  cw_error_t err = {0};
+  g_assert_cmpint(cw_analytics_config_parse(json, "test", &cfg, &err), ==, 0);
+  float *maxw = g_new(float, H);
+  g_assert_true(cw_perspective_max_width(cfg, W, H, maxw));
+  g_assert_cmpfloat(maxw[H / 4], ==, 0); /* no lane up there */
+  g_assert_cmpfloat_with_epsilon(maxw[3 * H / 4], 40 * 1.3f, 0.5f);
+
+  guint8 *mask = g_malloc0(W * H), *scratch = g_malloc(2 * W * H);
+  /* Vehicles at x 82..113 and 121..152, rows 110..129, joined by a
+   * 2-row bridge of foreground (a shadow's edge, a mirror). */
+  for (int y = 110; y < 130; y++)
+    for (int x = 82; x < 153; x++)
+      if (x < 114 || x >= 121 || y >= 126)
+        mask[y * W + x] = CW_BG_FOREGROUND;
+  GArray *blobs = g_array_new(FALSE, FALSE, sizeof(cw_blob_t));
+  g_assert_cmpuint(cw_blobs_find(mask, W, H, 46, scratch, blobs), ==, 1);
+  g_assert_cmpuint(cw_perspective_split_wide(mask, W, H, maxw, 46, blobs), ==, 2);
+  for (guint i = 0; i < 2; i++) {
+    const cw_blob_t *b = &g_array_index(blobs, cw_blob_t, i);
+    g_test_message("part %u: x %.0f w %.0f", i, b->x, b->w);
+    g_assert_cmpfloat(b->w, <=, 40);
+    g_assert_cmpfloat(b->w, >=, 30);
+    g_assert_true(b->x <= 83 || (b->x >= 114 && b->x <= 121));
+  }
+  /* No lanes: the table is empty and the blob stays whole. */
+  cw_analytics_config_t *none = NULL;
+  g_assert_cmpint(cw_analytics_config_parse("{}", "test", &none, &err), ==, 0);
+  g_assert_false(cw_perspective_max_width(none, W, H, maxw));
+  g_array_set_size(blobs, 0);
+  cw_blobs_find(mask, W, H, 46, scratch, blobs);
+  g_assert_cmpuint(cw_perspective_split_wide(mask, W, H, NULL, 46, blobs), ==, 1);
+
+  /* Held: a pixel that matches the background still learns as slowly
+   * as foreground (a standing vehicle is not learnt away by its edges).
+   * Two patches brighten by 10 (within the noise band: background); only
+   * the unheld one's background follows. */
+  scene_t *s = scene_new(9);
+  cw_bgmodel_t *m = cw_bg_new(W, H, NULL);
+  guint8 *hold = g_malloc0(W * H), *out = g_malloc(W * H);
+  for (int y = 40; y < 60; y++)
+    memset(hold + y * W + 200, 1, 30);
+  cw_bg_hold(m, hold);
+  float before_held = 0, before_free = 0;
+  for (int f = 0; f < 100; f++) {
+    scene_begin(s, 1.0f);
+    if (f >= 50) {
+      for (int y = 42; y < 56; y++)
+        for (int x = 205; x < 225; x++) {
+          s->y[y * W + x] += 10;      /* held */
+          s->y[y * W + x + 60] += 10; /* not held */
+        }
+    }
+    cw_bg_apply(m, scene_end(s), out);
+    if (f == 49) {
+      before_held = cw_bg_mean(m)[50 * W + 215];
+      before_free = cw_bg_mean(m)[50 * W + 275];
+    }
+  }
+  float moved_held = cw_bg_mean(m)[50 * W + 215] - before_held;
+  float moved_free = cw_bg_mean(m)[50 * W + 275] - before_free;
+  g_test_message("background moved by %.0f where held, %.0f where not", moved_held, moved_free);
+  g_assert_cmpfloat(moved_held, <=, 1);
+  g_assert_cmpfloat(moved_free, >=, 4);
+  cw_bg_free(m);
+  scene_free(s);
+  g_free(hold);
+  g_free(out);
+
+  g_array_unref(blobs);
+  g_free(mask);
+  g_free(scratch);
+  g_free(maxw);
+  cw_analytics_config_free(cfg);
+  cw_analytics_config_free(none);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -860,5 +951,6 @@ main(int argc, char **argv)
   g_test_add_func("/vision/track_confirm", test_track_confirm);
   g_test_add_func("/vision/pipeline", test_pipeline);
   g_test_add_func("/vision/speed", test_speed);
+  g_test_add_func("/vision/split_wide", test_split_wide);
   return g_test_run();
 }
