@@ -33,7 +33,7 @@ static const threshold_spec_t threshold_specs[] = {
     {"stopped_s", T(stopped_s), 20.0f, 0.0f, 86400.0f, FALSE},
     {"stopped_speed", T(stopped_speed), 0.01f, 0.0f, 1.0f, FALSE},
     {"wrong_way_distance", T(wrong_way_distance), 0.15f, 0.0f, 1.0f, FALSE},
-    {"congestion_window_s", T(congestion_window_s), 30.0f, 0.0f, 3600.0f, FALSE},
+    {"congestion_window_s", T(congestion_window_s), 15.0f, 0.0f, 3600.0f, FALSE},
     {"heavy_occupancy", T(heavy_occupancy), 0.35f, 0.0f, 1.0f, FALSE},
     {"jammed_occupancy", T(jammed_occupancy), 0.6f, 0.0f, 1.0f, FALSE},
     {"heavy_speed", T(heavy_speed), 0.08f, 0.0f, 1.0f, FALSE},

@@ -60,7 +60,7 @@ typedef struct {
   float stopped_s;            /* stationary this long in a no-stopping zone; default 20 */
   float stopped_speed;        /* below this (frame fractions a second) = stationary; default 0.01 */
   float wrong_way_distance;   /* against its lane this far (frame fractions); default 0.15 */
-  float congestion_window_s;  /* occupancy and speed averaged over; default 30 */
+  float congestion_window_s;  /* occupancy and speed averaged over; default 15 */
   float heavy_occupancy;      /* zone occupancy (0..1) from which traffic is heavy; default 0.35 */
   float jammed_occupancy;     /* ... jammed; default 0.6 */
   float heavy_speed;          /* mean track speed (frame fractions/s) below which heavy; default 0.08 */

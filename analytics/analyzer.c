@@ -29,6 +29,14 @@ typedef struct {
 #define HOLD_STILL_PX 2.0f
 #define HOLD_MAX_US G_GINT64_CONSTANT(300000000)
 
+/* Past this foreground fraction the picture itself is failing (for longer
+ * than FAULT_RESET_US: the background is learnt again); after
+ * RESUME_GAP_US without a frame through the background (blind), it is
+ * learnt again too. */
+#define FAULT_FOREGROUND 0.6f
+#define FAULT_RESET_US 2000000
+#define RESUME_GAP_US 1500000
+
 struct cw_analyzer {
   const cw_analytics_config_t *cfg;
   int work_width;
@@ -39,6 +47,8 @@ struct cw_analyzer {
   int in_w, in_h;
   gboolean grey;
   gint64 last_ts_us;
+  gint64 last_bg_us;     /* last frame the background saw; G_MININT64 none */
+  gint64 fault_since_us; /* picture mostly foreground since; G_MININT64 not */
 
   /* The working picture and what the scaler needs to make it. */
   cw_image_t img;
@@ -176,6 +186,7 @@ models_new(cw_analyzer_t *a, int in_w, int in_h, gboolean grey)
   a->health = cw_health_new(a->cfg, w, h, a->emit, a->opaque);
   a->bg = cw_bg_new(w, h, NULL);
   a->hold = g_malloc0((gsize)w * h);
+  a->last_bg_us = a->fault_since_us = G_MININT64;
   cw_bg_hold(a->bg, a->hold);
   a->max_width = g_new(float, h);
   if (!cw_perspective_max_width(a->cfg, w, h, a->max_width))
@@ -373,7 +384,27 @@ cw_analyzer_push(cw_analyzer_t *a, const cw_frame_t *frame)
     return;
 
   const int w = a->img.y.width, h = a->img.y.height;
-  cw_bg_apply(a->bg, &a->img, a->mask);
+  /* Back after a blind spell: the background followed the failing picture
+   * down (its gain) and the tracks say nothing of where vehicles are now. */
+  if (a->last_bg_us != G_MININT64 && frame->ts_us - a->last_bg_us > RESUME_GAP_US) {
+    cw_bg_reset(a->bg);
+    cw_tracker_reset(a->tracker);
+  }
+  a->last_bg_us = frame->ts_us;
+  if (cw_bg_apply(a->bg, &a->img, a->mask) > FAULT_FOREGROUND) {
+    /* The picture failing (going black, covered) before health says so,
+     * or changed beyond what the model can follow: no vehicles in it, and
+     * if it lasts, a background learnt afresh. */
+    if (a->fault_since_us == G_MININT64)
+      a->fault_since_us = frame->ts_us;
+    else if (frame->ts_us - a->fault_since_us > FAULT_RESET_US) {
+      cw_bg_reset(a->bg);
+      cw_tracker_reset(a->tracker);
+      a->fault_since_us = G_MININT64;
+    }
+    return;
+  }
+  a->fault_since_us = G_MININT64;
   int min_area = (int)(a->cfg->t.min_object_area * (float)w * (float)h + 0.5f);
   g_array_set_size(a->blobs, 0);
   cw_blobs_find(a->mask, w, h, MAX(min_area, 1), a->scratch, a->blobs);

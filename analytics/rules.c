@@ -11,6 +11,7 @@
 #include "bgmodel.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define NO_TIME G_MININT64
@@ -31,6 +32,8 @@
 #define STOP_MATCH 0.03f
 /* Congestion onset: short means over this span (see congestion_onset). */
 #define ONSET_SPAN_US 5000000
+/* ... looked for this far back, whatever the window. */
+#define ONSET_KEEP_US 90000000
 /* Hidden entries (count_hidden_entry): tracks born this soon after tracking
  * (re)started are not looked at; the motion is judged over at least
  * ENTRY_SPAN_US and must be ENTRY_MIN_MOVE long (frame fractions); births
@@ -141,6 +144,7 @@ struct cw_rules {
   /* counts of the current interval, per line */
   guint *forward, *reverse;
   GArray *recent; /* recent_t: path crossings of the last DUP_US */
+  guint8 *row;    /* scratch, a working row */
   gint64 interval_start;
 };
 
@@ -822,16 +826,19 @@ congestion_emit(cw_rules_t *r, congestion_zone_t *cz, cw_phase_t phase, gint64 t
   emit(r, "traffic.congestion", phase, cz->incident, ts, cz->incident_start, a);
 }
 
-/* When the congestion now confirmed began, as best the window tells: the
- * windowed mean lags a change by up to the window, so look back through
- * the window for the unbroken run of samples from which the short mean
- * (over the next ONSET_SPAN_US) is congested too. */
+/* When the congestion now confirmed began, as best the samples tell: the
+ * windowed mean lags a change by up to the window, so look back (through
+ * the window and the samples kept before it) for the unbroken run of
+ * short means (ONSET_SPAN_US each) that are congested too; the onset is
+ * the middle of the first of them (a step up at t gives about t). */
 static gint64
 congestion_onset(const cw_rules_t *r, const congestion_zone_t *cz, gint64 fallback)
 {
   float heavy = r->cfg->t.heavy_occupancy;
-  guint n = cz->samples->len - cz->samples_head;
-  const sample_t *s = &g_array_index(cz->samples, sample_t, cz->samples_head);
+  /* All samples kept, the window's and those before it: a short window
+   * sees a rise only after it began. */
+  guint n = cz->samples->len;
+  const sample_t *s = &g_array_index(cz->samples, sample_t, 0);
   gint64 onset = fallback;
   /* Trailing short means, walked from the newest back; j trails i. */
   double sum = 0;
@@ -853,7 +860,7 @@ congestion_onset(const cw_rules_t *r, const congestion_zone_t *cz, gint64 fallba
     }
     if (cnt == 0 || sum / cnt < heavy)
       break;
-    onset = MIN(onset, cur->ts);
+    onset = MIN(onset, cur->ts + ONSET_SPAN_US / 2);
   }
   return onset;
 }
@@ -882,6 +889,13 @@ congestion_candidate(const cw_rules_t *r, const congestion_zone_t *cz)
   return MIN(by_occ, by_speed);
 }
 
+static int
+cmp_float(const void *a, const void *b)
+{
+  float x = *(const float *)a, y = *(const float *)b;
+  return (x > y) - (x < y);
+}
+
 static void
 congestion_update(cw_rules_t *r, congestion_zone_t *cz, const GPtrArray *tracks, const guint8 *mask,
                   gint64 ts)
@@ -893,19 +907,41 @@ congestion_update(cw_rules_t *r, congestion_zone_t *cz, const GPtrArray *tracks,
     for (guint i = 0; i < cz->spans->len; i++) {
       const span_t *sp = &g_array_index(cz->spans, span_t, i);
       const guint8 *row = mask + (gsize)sp->y * r->width;
+      /* A vehicle's blob has holes (windows, a body the colour of the
+       * road): the boxes of the tracks seen now cover them. */
+      memset(r->row, 0, (size_t)r->width);
+      for (guint k = 0; tracks && k < tracks->len; k++) {
+        const cw_track_t *t = tracks->pdata[k];
+        if (t->missed > 0 || sp->y < (int)t->y || sp->y >= (int)(t->y + t->h))
+          continue;
+        int x0 = MAX((int)t->x, sp->x0), x1 = MIN((int)(t->x + t->w), sp->x1);
+        if (x1 > x0)
+          memset(r->row + x0, 1, (size_t)(x1 - x0));
+      }
       for (int x = sp->x0; x < sp->x1; x++)
-        fg += row[x] == CW_BG_FOREGROUND;
+        fg += row[x] == CW_BG_FOREGROUND || r->row[x];
     }
     s.occ = (float)fg / cz->area;
     s.has_occ = TRUE;
   }
-  for (guint i = 0; tracks && i < tracks->len; i++) {
+  /* The frame's speed: the median of its vehicles' net speeds over the
+   * last two seconds, so a box that jumps (a track moving onto the next
+   * vehicle of a queue, a blob growing as vehicles merge) does not make a
+   * standing queue look as if it flowed. */
+  float speeds[64];
+  guint ns = 0;
+  for (guint i = 0; tracks && i < tracks->len && ns < G_N_ELEMENTS(speeds); i++) {
     const cw_track_t *t = tracks->pdata[i];
+    float v;
     if (!t->confirmed || t->missed > 0 ||
-        !cw_polygon_contains(cz->cfg->polygon, frac(r, t->gx, t->gy)))
+        !cw_polygon_contains(cz->cfg->polygon, frac(r, t->gx, t->gy)) || !track_speed(r, t, &v))
       continue;
-    s.speed_sum += hypotf(t->vx / r->width, t->vy / r->height);
-    s.speed_n++;
+    speeds[ns++] = v;
+  }
+  if (ns > 0) {
+    qsort(speeds, ns, sizeof speeds[0], cmp_float);
+    s.speed_sum = ns % 2 ? speeds[ns / 2] : (speeds[ns / 2 - 1] + speeds[ns / 2]) / 2;
+    s.speed_n = 1;
   }
   g_array_append_val(cz->samples, s);
   cz->occ_sum += s.has_occ ? s.occ : 0;
@@ -923,9 +959,14 @@ congestion_update(cw_rules_t *r, congestion_zone_t *cz, const GPtrArray *tracks,
     cz->speed_n -= old->speed_n;
     cz->samples_head++;
   }
-  if (cz->samples_head > 256 && cz->samples_head * 2 > cz->samples->len) {
-    g_array_remove_range(cz->samples, 0, cz->samples_head);
-    cz->samples_head = 0;
+  /* Samples before the window stay ONSET_KEEP_US for congestion_onset. */
+  guint old_n = 0;
+  while (old_n < cz->samples_head &&
+         ts - g_array_index(cz->samples, sample_t, old_n).ts >= ONSET_KEEP_US)
+    old_n++;
+  if (old_n > 256 && old_n * 2 > cz->samples->len) {
+    g_array_remove_range(cz->samples, 0, old_n);
+    cz->samples_head -= old_n;
   }
   if (cz->occ_n == 0)
     cz->occ_sum = 0; /* no drift from float round-off */
@@ -985,6 +1026,7 @@ cw_rules_new(const cw_analytics_config_t *cfg, int width, int height, cw_analyti
   r->parked = g_array_new(FALSE, FALSE, sizeof(parked_t));
   r->lost = g_array_new(FALSE, FALSE, sizeof(lost_t));
   r->recent = g_array_new(FALSE, FALSE, sizeof(recent_t));
+  r->row = g_malloc0((gsize)width);
   r->epoch_us = r->last_update_us = NO_TIME;
   r->congestion = g_ptr_array_new_with_free_func(congestion_zone_free);
   for (guint i = 0; i < cfg->zones->len; i++) {
@@ -1118,6 +1160,7 @@ cw_rules_free(cw_rules_t *r)
   g_array_unref(r->parked);
   g_array_unref(r->lost);
   g_array_unref(r->recent);
+  g_free(r->row);
   g_ptr_array_unref(r->congestion);
   g_free(r->forward);
   g_free(r->reverse);
