@@ -461,10 +461,21 @@ cw_bg_apply(cw_bgmodel_t *m, const cw_image_t *img, guint8 *mask)
   /* The classification is out; held pixels then learn as foreground
    * (and count as such for the next frame's gain). */
   memcpy(mask, m->cls, n);
-  if (m->hold)
-    for (size_t i = 0; i < n; i++)
-      if (m->hold[i] && m->cls[i] == CW_BG_BACKGROUND)
-        m->cls[i] = CW_BG_HELD;
+  if (m->hold) {
+    const guint8 *restrict hold = m->hold;
+    guint8 *restrict cls = m->cls;
+    for (size_t i = 0; i < n;) {
+      /* Mostly nothing is held: skip it eight bytes at a time. */
+      guint64 word;
+      if (i + 8 <= n && (memcpy(&word, hold + i, 8), word == 0)) {
+        i += 8;
+        continue;
+      }
+      if (hold[i] && cls[i] == CW_BG_BACKGROUND)
+        cls[i] = CW_BG_HELD;
+      i++;
+    }
+  }
 
   /* 4. Learn: the background fast, the rest slowly; variance only from
    * the background, so a stopped vehicle does not blind its pixels. */

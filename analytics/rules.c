@@ -9,6 +9,7 @@
 #include "rules.h"
 
 #include "bgmodel.h"
+#include "perspective.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -44,6 +45,9 @@
  * on the other. */
 #define LINE_BAND 0.006f
 #define REVERSE_BAND 0.05f
+/* count_track: predictions this long after the track was last seen count
+ * only inside a merged blob. */
+#define COAST_COUNT_US 1500000
 /* duplicate_crossing */
 #define DUP_US 600000
 #define DUP_NEAR 0.03f
@@ -100,6 +104,7 @@ typedef struct {
   int dir;
   int lane;
   cw_point_t at;
+  gboolean pending; /* a guess (made coasting in the open), counted once DUP_US passed */
 } recent_t;
 
 typedef struct {
@@ -143,8 +148,9 @@ struct cw_rules {
   GPtrArray *congestion; /* congestion_zone_t* */
   /* counts of the current interval, per line */
   guint *forward, *reverse;
-  GArray *recent; /* recent_t: path crossings of the last DUP_US */
-  guint8 *row;    /* scratch, a working row */
+  GArray *recent;   /* recent_t: path crossings of the last DUP_US */
+  guint8 *row;      /* scratch, a working row */
+  float *max_width; /* per row, one vehicle's widest (perspective.h); NULL: no lanes */
   gint64 interval_start;
 };
 
@@ -365,43 +371,82 @@ side_distance(cw_point_t a, cw_point_t b, cw_point_t p)
 }
 
 static void
-count_once(cw_rules_t *r, track_state_t *st, guint line, int dir)
+count_add(cw_rules_t *r, guint line, int dir)
 {
-  int k = dir > 0 ? 0 : 1;
-  if (st->counted[k] & (G_GUINT64_CONSTANT(1) << line))
-    return;
-  st->counted[k] |= G_GUINT64_CONSTANT(1) << line;
   if (dir > 0)
     r->forward[line]++;
   else
     r->reverse[line]++;
 }
 
+static void
+count_once(cw_rules_t *r, track_state_t *st, guint line, int dir)
+{
+  int k = dir > 0 ? 0 : 1;
+  if (st->counted[k] & (G_GUINT64_CONSTANT(1) << line))
+    return;
+  st->counted[k] |= G_GUINT64_CONSTANT(1) << line;
+  count_add(r, line, dir);
+}
+
+/* Guessed crossings nobody contradicted within DUP_US count now (all of
+ * them at the end of the stream). */
+static void
+commit_pending(cw_rules_t *r, gint64 ts, gboolean all)
+{
+  for (guint i = 0; i < r->recent->len; i++) {
+    recent_t *c = &g_array_index(r->recent, recent_t, i);
+    if (c->pending && (all || ts - c->ts_us > DUP_US)) {
+      count_add(r, c->line, c->dir);
+      c->pending = FALSE;
+    }
+  }
+}
+
 /* A second track on one vehicle (a tall truck in pieces, a shaken
- * picture's fragments) crosses a line where and when the first did: the
- * same way, in the same lane (or, without lanes, close by), within DUP_US.
- * Two vehicles cannot: one behind the other is further in time, side by
- * side in another lane. Records the crossing when it is not one. */
-static gboolean
-duplicate_crossing(cw_rules_t *r, guint line, int dir, cw_point_t at, gint64 ts)
+ * picture's fragments, a lost box coasting on beside the vehicle's new
+ * track) crosses a line where and when the first did: the same way, in
+ * the same lane (or, without lanes, close by), within DUP_US. Two vehicles
+ * cannot: one behind the other is further in time, side by side in
+ * another lane. A guess (guess: made while coasting in the open) is only
+ * pending: a crossing seen within DUP_US and a vehicle's width of it is
+ * the same vehicle, and takes its place. Records the crossing; returns
+ * what to do with it. */
+typedef enum { CROSS_COUNT, CROSS_DUPLICATE, CROSS_PENDING } cross_t;
+
+static cross_t
+duplicate_crossing(cw_rules_t *r, guint line, int dir, cw_point_t at, gint64 ts, gboolean guess)
 {
   int lane = find_lane(r, at);
+  int row = CLAMP((int)(at.y * (float)r->height), 0, r->height - 1);
+  float wide = r->max_width ? 0.6f * r->max_width[row] / (float)r->width : 0;
+  if (wide <= 0)
+    wide = 2 * DUP_NEAR;
   for (guint i = 0; i < r->recent->len;) {
-    const recent_t *c = &g_array_index(r->recent, recent_t, i);
-    if (ts - c->ts_us > DUP_US || c->ts_us - ts > DUP_US) {
+    recent_t *c = &g_array_index(r->recent, recent_t, i);
+    if (!c->pending && (ts - c->ts_us > DUP_US || c->ts_us - ts > DUP_US)) {
       g_array_remove_index_fast(r->recent, i);
       continue;
     }
-    gboolean near = lane >= 0 || c->lane >= 0 ? lane == c->lane
-                                              : hypotf(at.x - c->at.x, at.y - c->at.y) < DUP_NEAR;
-    if (c->line == line && c->dir == dir && near)
-      return TRUE;
     i++;
+    if (c->line != line || c->dir != dir || ts - c->ts_us > DUP_US || c->ts_us - ts > DUP_US)
+      continue;
+    gboolean same = lane >= 0 || c->lane >= 0 ? lane == c->lane
+                                              : hypotf(at.x - c->at.x, at.y - c->at.y) < DUP_NEAR;
+    if (same)
+      return CROSS_DUPLICATE;
+    if (fabsf(at.x - c->at.x) >= wide || guess == c->pending)
+      continue;
+    if (guess)
+      return CROSS_DUPLICATE; /* beside one seen crossing: a lost box of it */
+    /* The guess was this vehicle: the crossing seen counts in its place. */
+    c->pending = FALSE;
+    c->dir = 0; /* matches nothing any more */
   }
-  recent_t c = {ts, line, dir, lane, at};
+  recent_t c = {ts, line, dir, lane, at, guess};
   if (r->recent->len < 256)
     g_array_append_val(r->recent, c);
-  return FALSE;
+  return guess ? CROSS_PENDING : CROSS_COUNT;
 }
 
 /* Crossings are looked for on the track's whole path, predictions while
@@ -419,6 +464,12 @@ count_track(cw_rules_t *r, track_state_t *st, const cw_track_t *t)
   for (guint i = 0; i < n; i++) {
     if (t->history[i].ts_us <= st->last_hist_us)
       continue;
+    /* A point predicted long after it was last seen, in the open (not
+     * inside a merged blob), is a guess: a lost box drifting on at a
+     * speed that was never the vehicle's. The side stays where it was
+     * last known; seen again past the line, it still counts. */
+    if (t->history[i].ts_us - t->last_seen_us > COAST_COUNT_US && !t->hidden)
+      continue;
     cw_point_t p = frac(r, t->history[i].gx, t->history[i].gy);
     for (guint l = 0; l < nlines; l++) {
       const cw_line_cfg_t *line = r->cfg->lines->pdata[l];
@@ -433,8 +484,13 @@ count_track(cw_rules_t *r, track_state_t *st, const cw_track_t *t)
         guint64 back = st->counted[c > 0 ? 1 : 0] & (G_GUINT64_CONSTANT(1) << l);
         if (c != 0 && back && fabsf(d) < REVERSE_BAND)
           continue;
-        if (c != 0 && !duplicate_crossing(r, l, c, p, t->history[i].ts_us)) {
-          count_once(r, st, l, c);
+        if (c != 0) {
+          gboolean guess = t->history[i].ts_us > t->last_seen_us && !t->hidden;
+          cross_t what = duplicate_crossing(r, l, c, p, t->history[i].ts_us, guess);
+          if (what == CROSS_COUNT)
+            count_once(r, st, l, c);
+          else if (what == CROSS_PENDING)
+            st->counted[c > 0 ? 0 : 1] |= G_GUINT64_CONSTANT(1) << l;
         }
       }
       st->side[l] = side;
@@ -473,8 +529,7 @@ count_hidden_entry(cw_rules_t *r, track_state_t *st, const cw_track_t *t)
   cw_point_t e = frac(r, t->history[n - 1].gx, t->history[n - 1].gy);
   cw_point_t m = {e.x - b.x, e.y - b.y};
   float len = hypotf(m.x, m.y);
-  if (len < ENTRY_MIN_MOVE || m.y <= 0 || b.x < ENTRY_EDGE || b.x > 1 - ENTRY_EDGE ||
-      b.y > 1 - ENTRY_EDGE)
+  if (len < ENTRY_MIN_MOVE || b.x < ENTRY_EDGE || b.x > 1 - ENTRY_EDGE || b.y > 1 - ENTRY_EDGE)
     return;
 
   float dt_s = (float)(t->history[n - 1].ts_us - t->history[0].ts_us) / 1e6f;
@@ -494,11 +549,43 @@ count_hidden_entry(cw_rules_t *r, track_state_t *st, const cw_track_t *t)
     }
   }
 
+  if (m.y <= 0)
+    return; /* going away: came in at the bottom, in plain view */
   cw_point_t far = {b.x - m.x / len * 2.0f, b.y - m.y / len * 2.0f};
   guint nlines = MIN(r->cfg->lines->len, 64);
   for (guint l = 0; l < nlines; l++) {
     const cw_line_cfg_t *line = r->cfg->lines->pdata[l];
     int c = crossing(line->from, line->to, far, b);
+    if (c != 0)
+      count_once(r, st, l, c);
+  }
+}
+
+/* The other half of count_hidden_entry: a vehicle going away up the
+ * picture that merged into the blob of the one behind it (their images
+ * close up with distance) is lost for good; the lines ahead on its path
+ * it will cross unseen. Not for one coming down: it comes out again, and
+ * its new track counts what it passed. */
+static void
+count_hidden_exit(cw_rules_t *r, track_state_t *st, const cw_track_t *t)
+{
+  guint n = MIN(t->n_history, CW_TRACK_HISTORY);
+  if (!t->hidden || n < 2)
+    return;
+  guint i = n - 1;
+  while (i > 0 && t->history[n - 1].ts_us - t->history[i].ts_us < ENTRY_SPAN_US)
+    i--;
+  cw_point_t e = frac(r, t->history[n - 1].gx, t->history[n - 1].gy);
+  cw_point_t b = frac(r, t->history[i].gx, t->history[i].gy);
+  cw_point_t m = {e.x - b.x, e.y - b.y};
+  float len = hypotf(m.x, m.y);
+  if (len < ENTRY_MIN_MOVE || m.y >= 0)
+    return;
+  cw_point_t far = {e.x + m.x / len * 2.0f, e.y + m.y / len * 2.0f};
+  guint nlines = MIN(r->cfg->lines->len, 64);
+  for (guint l = 0; l < nlines; l++) {
+    const cw_line_cfg_t *line = r->cfg->lines->pdata[l];
+    int c = crossing(line->from, line->to, e, far);
     if (c != 0)
       count_once(r, st, l, c);
   }
@@ -1027,6 +1114,9 @@ cw_rules_new(const cw_analytics_config_t *cfg, int width, int height, cw_analyti
   r->lost = g_array_new(FALSE, FALSE, sizeof(lost_t));
   r->recent = g_array_new(FALSE, FALSE, sizeof(recent_t));
   r->row = g_malloc0((gsize)width);
+  r->max_width = g_new(float, height);
+  if (!cw_perspective_max_width(cfg, width, height, r->max_width))
+    g_clear_pointer(&r->max_width, g_free);
   r->epoch_us = r->last_update_us = NO_TIME;
   r->congestion = g_ptr_array_new_with_free_func(congestion_zone_free);
   for (guint i = 0; i < cfg->zones->len; i++) {
@@ -1059,6 +1149,7 @@ cw_rules_update(cw_rules_t *r, const GPtrArray *tracks, const GPtrArray *ended, 
                 gint64 ts_us)
 {
   g_return_if_fail(r);
+  commit_pending(r, ts_us, FALSE);
   roll_intervals(r, ts_us);
   r->generation++;
   if (r->epoch_us == NO_TIME || ts_us - r->last_update_us > BLIND_GAP_US)
@@ -1074,6 +1165,7 @@ cw_rules_update(cw_rules_t *r, const GPtrArray *tracks, const GPtrArray *ended, 
     if (!st)
       continue;
     count_track(r, st, t);
+    count_hidden_exit(r, st, t);
     remember_lost(r, st, t, ts_us);
     stop_park(r, st, ts_us, t->last_seen_us);
     stop_end(r, st, t, ts_us, MIN(ts_us, t->last_seen_us));
@@ -1133,6 +1225,7 @@ void
 cw_rules_flush(cw_rules_t *r, gint64 ts_us)
 {
   g_return_if_fail(r);
+  commit_pending(r, ts_us, TRUE);
   if (r->interval_start != NO_TIME) {
     roll_intervals(r, ts_us);
     if (ts_us > r->interval_start)
@@ -1161,6 +1254,7 @@ cw_rules_free(cw_rules_t *r)
   g_array_unref(r->lost);
   g_array_unref(r->recent);
   g_free(r->row);
+  g_free(r->max_width);
   g_ptr_array_unref(r->congestion);
   g_free(r->forward);
   g_free(r->reverse);

@@ -18,8 +18,13 @@
  * first found past a line while coming down the picture (hidden behind the
  * vehicle in front, or split from a merged blob) counts the lines its
  * motion extended backwards crosses, unless it continues a track lost near
- * there (it inherits that one's counts); two crossings of one line, the
- * same way, in the same lane within 0.6 s are one vehicle. Congestion uses the mean speed only
+ * there (it inherits that one's counts); a track going up the picture
+ * (away) that ends lost in another's merged blob counts the lines ahead of
+ * it. Two crossings of one line, the same way, in the same lane within
+ * 0.6 s are one vehicle. A crossing made coasting in the open is a guess:
+ * it waits 0.6 s and gives way to a crossing seen within a vehicle's width
+ * of it (the vehicle's new track); after 1.5 s of coasting in the open a
+ * track counts nothing until seen again. Congestion uses the mean speed only
  * when tracks were seen in the zone for a while, and the level is the
  * lower of the occupancy's and the speed's (dense but flowing is free);
  * the end event says "level": "free"; "speed" is null when unknown; its
@@ -32,7 +37,7 @@
  * motion to have lasted 2 s, be steady (no jump), still be going on, and
  * the box bottom not to reach a lane where that way is right. Counting
  * follows the whole path, coasting predictions included (a vehicle whose
- * blob merged with another still counts). "heading_deg" is the track's
+ * blob merged with another still counts; within the limits above). "heading_deg" is the track's
  * way in the picture, degrees clockwise from up (0 up, 90 right). Incident
  * numbers count from 1 per rules object (health has its own: the kinds
  * differ). All calls on one thread. */

@@ -486,6 +486,7 @@ cw_tracker_update(cw_tracker_t *t, const cw_blob_t *blobs, guint n, gint64 ts_us
     track_t *k = t->tracks->pdata[i];
     if (k->dup)
       continue;
+    k->pub.hidden = k->group >= 0 && k->match < 0;
     if (k->group >= 0) {
       /* In a merged blob: the prediction, kept inside the blob. */
       box_t b = blob_box(&blobs[k->group]), p = k->pred;

@@ -38,6 +38,10 @@ typedef struct {
   guint hits;   /* frames it was matched in */
   guint missed; /* consecutive frames without a match */
   gboolean confirmed;
+  /* Last update: not seen itself, but held inside another track's blob
+   * (merged with it). An ended track with this set was lost in a merge,
+   * its vehicle still there. */
+  gboolean hidden;
   /* The ground point's path, oldest first: the last CW_TRACK_HISTORY updates,
    * one a frame, coasted (predicted) points included. */
   guint n_history;

@@ -501,6 +501,89 @@ test_count_directions(void)
   cw_analytics_config_free(c);
 }
 
+/* One step of a synthetic track: seen (matched), or coasting (predicted,
+ * not seen), hidden or not inside another's merged blob. */
+static void
+track_step(cw_track_t *t, float gx, float gy, gint64 ts, gboolean seen, gboolean hidden)
+{
+  gint64 last_seen = t->last_seen_us;
+  gboolean first = t->n_history == 0;
+  track_at(t, gx, gy, ts);
+  if (!seen && !first) {
+    t->last_seen_us = last_seen;
+    t->missed++;
+    t->hits--;
+  } else {
+    t->missed = 0;
+  }
+  t->hidden = hidden;
+}
+
+/* Crossings made unseen: a vehicle going away lost in a merge crosses the
+ * lines ahead unseen (A counts, B lost in the open does not); a box
+ * coasting on for long is a guess that does not count (C); a short guess
+ * gives way to a crossing seen beside it (D, E: one vehicle), and counts
+ * when nothing contradicts it (F). L1 reverse: A, D/E, F = 3. */
+static void
+test_count_unseen(void)
+{
+  cw_analytics_config_t *c =
+      config("{\"lines\": [{\"id\": \"L1\", \"from\": [0.1, 0.5], \"to\": [0.9, 0.5]}],"
+             " \"thresholds\": {\"count_interval_s\": 60}}");
+  GPtrArray *evs = events_new();
+  cw_rules_t *r = cw_rules_new(c, W, H, collect, evs);
+  GPtrArray *live = g_ptr_array_new(), *ended = g_ptr_array_new();
+  cw_track_t *a = track_new(1, TRUE), *b = track_new(2, TRUE), *cc = track_new(3, TRUE);
+  cw_track_t *d = track_new(4, TRUE), *e = track_new(5, TRUE), *f = track_new(6, TRUE);
+  for (int k = 0; k <= 30; k++) { /* 0 .. 6 s; the line is at y 90 */
+    gint64 ts = (gint64)k * FRAME_US;
+    double s = ts / 1e6;
+    g_ptr_array_set_size(live, 0);
+    g_ptr_array_set_size(ended, 0);
+    if (s < 2.85) { /* up from 150, lost at 114 (1.8 s), ends at 94 */
+      track_step(a, 40, (float)(150 - 20 * s), ts, s < 1.8, s >= 1.8);
+      track_step(b, 200, (float)(150 - 20 * s), ts, s < 1.8, FALSE);
+      g_ptr_array_add(live, a);
+      g_ptr_array_add(live, b);
+    } else if (s < 3.05) {
+      g_ptr_array_add(ended, a);
+      g_ptr_array_add(ended, b);
+    }
+    if (s < 3.05) { /* seen to 0.4 s, over the line at 2 s coasting */
+      track_step(cc, 150, (float)(130 - 20 * s), ts, s < 0.45, FALSE);
+      g_ptr_array_add(live, cc);
+    }
+    if (s >= 2 && s <= 4) { /* D seen to 2.4 s, over at 3.0 s; E seen, over at 2.9 s */
+      track_step(d, 60, (float)(110 - 20 * (s - 2)), ts, s < 2.45, FALSE);
+      track_step(e, 74, (float)(108 - 20 * (s - 2)), ts, TRUE, FALSE);
+      g_ptr_array_add(live, d);
+      g_ptr_array_add(live, e);
+    }
+    if (s >= 3 && s <= 5) { /* seen to 3.4 s, over at 4.0 s, nobody near */
+      track_step(f, 280, (float)(110 - 20 * (s - 3)), ts, s < 3.45, FALSE);
+      g_ptr_array_add(live, f);
+    }
+    cw_rules_update(r, live, ended, NULL, ts);
+  }
+  cw_rules_flush(r, SEC(6.2));
+  gint64 fwd = 0, rev = 0;
+  for (guint i = 0; i < evs->len; i++) {
+    got_t *g = evs->pdata[i];
+    fwd += json_object_get_int_member(g->obj, "forward");
+    rev += json_object_get_int_member(g->obj, "reverse");
+  }
+  g_assert_cmpint(fwd, ==, 0);
+  g_assert_cmpint(rev, ==, 3);
+  cw_rules_free(r);
+  cw_track_t *all[] = {a, b, cc, d, e, f};
+  for (gsize i = 0; i < G_N_ELEMENTS(all); i++)
+    g_free(all[i]);
+  g_ptr_array_unref(live);
+  g_ptr_array_unref(ended);
+  g_ptr_array_unref(evs);
+  cw_analytics_config_free(c);
+}
+
 /* ---- congestion ---- */
 
 /* The mask with the top `occ` of the zone (the picture's lower half)
@@ -1271,6 +1354,7 @@ main(int argc, char **argv)
   g_test_add_func("/rules/config_mutations", test_config_mutations);
   g_test_add_func("/rules/polygon_contains", test_polygon_contains);
   g_test_add_func("/rules/count_directions", test_count_directions);
+  g_test_add_func("/rules/count_unseen", test_count_unseen);
   g_test_add_func("/rules/congestion_hysteresis", test_congestion_hysteresis);
   g_test_add_func("/rules/congestion_measure", test_congestion_measure);
   g_test_add_func("/rules/stopped_vehicle", test_stopped_vehicle);

@@ -584,8 +584,16 @@ test_track_identity(void)
     }
     if (f > 5)
       g_assert_cmpuint(cw_tracker_tracks(t)->len, ==, 2);
-    if (f >= 10 && f < 15)
+    if (f >= 10 && f < 15) {
       g_assert_cmpuint(blobs->len, ==, 1); /* merged, as meant */
+      /* One of the two holds the blob; the other is hidden in it. */
+      const cw_track_t *ta = track_at(t, r[0]), *tb = track_at(t, r[1]);
+      g_assert_true(ta->hidden != tb->hidden);
+    }
+    if (f < 6 || f >= 20) {
+      g_assert_false(track_at(t, r[0])->hidden);
+      g_assert_false(track_at(t, r[1])->hidden);
+    }
     if (f >= 20) {
       g_assert_cmpuint(track_at(t, r[0])->id, ==, id_a);
       g_assert_cmpuint(track_at(t, r[1])->id, ==, id_b);
