@@ -40,13 +40,13 @@
 #define DUP_NEAR 0.03f
 /* Hidden entries and exits: after a gap of BLIND_GAP_US in updates (the
  * picture was blind) tracking restarts; tracks born within ENTRY_WARMUP_US
- * of a (re)start are not looked at; the motion is judged over at least
- * ENTRY_SPAN_US and must be ENTRY_MIN_MOVE long (frame fractions); births
- * within ENTRY_EDGE of the picture's sides or bottom came in from outside.
- * A lost track is remembered LOST_KEEP_US, and found again within
- * LOST_MATCH of where it would be now. */
+ * of a (re)start are not looked at (the background's warm-up and settling
+ * take 30 analysed frames, 6 s at 5 fps: what is found then was there); the motion is judged over
+ * at least ENTRY_SPAN_US and must be ENTRY_MIN_MOVE long (frame fractions); births within
+ * ENTRY_EDGE of the picture's sides or bottom came in from outside. A lost track is remembered
+ * LOST_KEEP_US, and found again within LOST_MATCH of where it would be now. */
 #define BLIND_GAP_US 1500000
-#define ENTRY_WARMUP_US 3000000
+#define ENTRY_WARMUP_US 6000000
 #define ENTRY_SPAN_US 1000000
 #define ENTRY_MIN_MOVE 0.02f
 #define ENTRY_EDGE 0.03f
