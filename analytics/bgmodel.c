@@ -37,6 +37,8 @@
 /* Internal class of a held pixel (cw_bg_hold) classified background: it
  * learns as foreground. */
 #define CW_BG_HELD 1
+/* Learning steps at most this often (stream time), less a frame's jitter. */
+#define LEARN_EVERY_US 180000
 
 struct cw_bgmodel {
   int w, h;   /* luma */
@@ -48,6 +50,7 @@ struct cw_bgmodel {
   guint8 *mean8;        /* cw_bg_mean's, w*h */
   guint frames;         /* frames seen since new or reset */
   const guint8 *hold;   /* cw_bg_hold's, or NULL */
+  gint64 learnt_us;     /* stream time of the last learning step; G_MININT64 none */
   gboolean have_chroma;
   /* Warm-up: up to WARM_MAX frames, each w*h luma then 2*cw*ch chroma. */
   guint8 *warm;
@@ -88,6 +91,7 @@ cw_bg_new(int width, int height, const cw_bg_options_t *options)
   m->vmean = g_new0(float, nc);
   m->cls = g_new0(guint8, n);
   m->mean8 = g_new0(guint8, n);
+  m->learnt_us = G_MININT64;
   return m;
 }
 
@@ -102,6 +106,7 @@ cw_bg_reset(cw_bgmodel_t *m)
 {
   m->frames = 0;
   m->n_warm = 0;
+  m->learnt_us = G_MININT64;
   g_clear_pointer(&m->warm, g_free);
   memset(m->cls, CW_BG_BACKGROUND, (size_t)m->w * m->h);
 }
@@ -478,7 +483,18 @@ cw_bg_apply(cw_bgmodel_t *m, const cw_image_t *img, guint8 *mask)
   }
 
   /* 4. Learn: the background fast, the rest slowly; variance only from
-   * the background, so a stopped vehicle does not blind its pixels. */
+   * the background, so a stopped vehicle does not blind its pixels. At
+   * most every LEARN_EVERY_US of stream time once settled: the rates are
+   * per step, so the model keeps the same pace in seconds whether a
+   * camera is analysed at 5 frames a second or 25 (and the step, the
+   * dearest part, is not paid for every frame). */
+  gboolean settling = m->frames < 3 * o->warmup_frames;
+  gint64 since = img->ts_us - m->learnt_us;
+  if (!settling && m->learnt_us != G_MININT64 && since >= 0 && since < LEARN_EVERY_US) {
+    m->frames++;
+    return (float)fg / (float)n;
+  }
+  m->learnt_us = img->ts_us;
   for (int y = 0; y < h; y++) {
     const guint8 *row = img->y.data + (size_t)y * img->y.stride;
     float *mean = m->mean + (size_t)y * w, *var = m->var + (size_t)y * w;

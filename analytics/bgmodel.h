@@ -13,6 +13,11 @@
  * whose value lies between the background's here and a pixel or two away
  * counts as background (camera shake moving an edge).
  *
+ * Every frame is classified; the model learns at most once every 0.18 s
+ * of stream time (img->ts_us) once settled, so it keeps the same pace in
+ * seconds at 5 analysed frames a second or at 25, and the learning (the
+ * dearest part) is not paid for every frame.
+ *
  * Warm-up: the first warmup_frames frames give an all-background mask;
  * the background then starts as their per-pixel median (a vehicle that
  * passed during warm-up leaves no ghost), and for 2 x warmup_frames more
@@ -30,7 +35,7 @@
 #define CW_BG_FOREGROUND 255
 
 typedef struct {
-  float learn_rate;           /* per analysed frame; default 0.02 */
+  float learn_rate;           /* per learning step; default 0.02 */
   float fg_learn_factor;      /* default 0.01 */
   float k_sigma;              /* foreground past k standard deviations; default 3.0 */
   float min_sigma;            /* noise floor, luma units; default 6.0 */

@@ -28,12 +28,14 @@ typedef struct {
   GRand *rand;
   float noise[NOISE_N];
   gint64 ts_us;
+  gint64 frame_us; /* between frames; FRAME_US unless a test says */
 } scene_t;
 
 static scene_t *
 scene_new(guint32 seed)
 {
   scene_t *s = g_new0(scene_t, 1);
+  s->frame_us = FRAME_US;
   /* VISION_SEED=n: other pictures of the same kind (a soak run). */
   const char *more = g_getenv("VISION_SEED");
   s->rand = g_rand_new_with_seed(seed + (more ? (guint32)g_ascii_strtoull(more, NULL, 10) : 0));
@@ -173,7 +175,7 @@ scene_end(scene_t *s)
     s->pv[i] = clamp8(s->v[i] + 0.5f * s->noise[(off + (guint)i * 104729) & (NOISE_N - 1)]);
   }
   s->img.ts_us = s->ts_us;
-  s->ts_us += FRAME_US;
+  s->ts_us += s->frame_us;
   return &s->img;
 }
 
@@ -855,6 +857,44 @@ test_speed(void)
   scene_free(s);
 }
 
+/* The model learns at the same pace in seconds whatever the analysis rate:
+ * a patch brightened by 10 (background still) for 4 s, seen at 5 frames a
+ * second and at 25, moves the background about as far. */
+static float
+paced_move(gint64 frame_us)
+{
+  scene_t *s = scene_new(10);
+  s->frame_us = frame_us;
+  cw_bgmodel_t *m = cw_bg_new(W, H, NULL);
+  guint8 *out = g_malloc(W * H);
+  float before = 0;
+  int settle = 60, frames = (int)(4000000 / frame_us);
+  for (int f = 0; f < settle + frames; f++) {
+    scene_begin(s, 1.0f);
+    if (f >= settle)
+      for (int y = 42; y < 56; y++)
+        for (int x = 205; x < 225; x++)
+          s->y[y * W + x] += 10;
+    cw_bg_apply(m, scene_end(s), out);
+    if (f == settle - 1)
+      before = cw_bg_mean(m)[50 * W + 215];
+  }
+  float moved = cw_bg_mean(m)[50 * W + 215] - before;
+  cw_bg_free(m);
+  scene_free(s);
+  g_free(out);
+  return moved;
+}
+
+static void
+test_bg_pace(void)
+{
+  float at5 = paced_move(200000), at25 = paced_move(40000);
+  g_test_message("background moved by %.1f in 4 s at 5 fps, %.1f at 25 fps", at5, at25);
+  g_assert_cmpfloat(at5, >=, 3);
+  g_assert_cmpfloat(fabsf(at25 - at5), <=, 1.5f);
+}
+
 /* Two vehicles side by side make one blob; the lanes say it is two lanes
  * wide: it is cut where the mask is thinnest, into the two. Without lanes
  * nothing is known and nothing is cut. A held pixel does not learn. */
@@ -960,5 +1000,6 @@ main(int argc, char **argv)
   g_test_add_func("/vision/pipeline", test_pipeline);
   g_test_add_func("/vision/speed", test_speed);
   g_test_add_func("/vision/split_wide", test_split_wide);
+  g_test_add_func("/vision/bg_pace", test_bg_pace);
   return g_test_run();
 }
