@@ -183,6 +183,20 @@ rules_count_track(cw_rules_t *r, track_state_t *st, const cw_track_t *t)
     st->last_hist_us = MAX(st->last_hist_us, t->history[n - 1].ts_us);
 }
 
+/* Counts every line the path p0 -> p1 crosses (the part of a vehicle's way
+ * it was not seen on: extended from where it was found or lost). */
+static void
+count_unseen_path(cw_rules_t *r, track_state_t *st, cw_point_t p0, cw_point_t p1)
+{
+  guint nlines = MIN(r->cfg->lines->len, 64);
+  for (guint l = 0; l < nlines; l++) {
+    const cw_line_cfg_t *line = r->cfg->lines->pdata[l];
+    int c = rules_crossing(line->from, line->to, p0, p1);
+    if (c != 0)
+      count_once(r, st, l, c);
+  }
+}
+
 /* A vehicle is often first found past a line: it was hidden behind
  * another (an approaching vehicle behind the one in front of it, until the
  * gap opens), or its blob split from a merged one. Tracks move in straight
@@ -233,14 +247,7 @@ rules_count_hidden_entry(cw_rules_t *r, track_state_t *st, const cw_track_t *t)
 
   if (m.y <= 0)
     return; /* going away: came in at the bottom, in plain view */
-  cw_point_t far = {b.x - m.x / len * 2.0f, b.y - m.y / len * 2.0f};
-  guint nlines = MIN(r->cfg->lines->len, 64);
-  for (guint l = 0; l < nlines; l++) {
-    const cw_line_cfg_t *line = r->cfg->lines->pdata[l];
-    int c = rules_crossing(line->from, line->to, far, b);
-    if (c != 0)
-      count_once(r, st, l, c);
-  }
+  count_unseen_path(r, st, (cw_point_t){b.x - m.x / len * 2.0f, b.y - m.y / len * 2.0f}, b);
 }
 
 /* The other half of count_hidden_entry: a vehicle going away up the
@@ -269,14 +276,7 @@ rules_count_hidden_exit(cw_rules_t *r, track_state_t *st, const cw_track_t *t)
   float len = hypotf(m.x, m.y);
   if (len < ENTRY_MIN_MOVE || m.y >= 0)
     return;
-  cw_point_t far = {e.x + m.x / len * 2.0f, e.y + m.y / len * 2.0f};
-  guint nlines = MIN(r->cfg->lines->len, 64);
-  for (guint l = 0; l < nlines; l++) {
-    const cw_line_cfg_t *line = r->cfg->lines->pdata[l];
-    int c = rules_crossing(line->from, line->to, e, far);
-    if (c != 0)
-      count_once(r, st, l, c);
-  }
+  count_unseen_path(r, st, e, (cw_point_t){e.x + m.x / len * 2.0f, e.y + m.y / len * 2.0f});
 }
 
 void
