@@ -28,6 +28,12 @@ typedef struct {
 #define HOLD_AFTER_US 1000000
 #define HOLD_STILL_PX 2.0f
 #define HOLD_MAX_US G_GINT64_CONSTANT(300000000)
+#define HOLD_LEAVE_PX 6.0f
+
+typedef struct {
+  int x0, x1, y0, y1; /* the box held, working pixels */
+  float gx, gy;       /* the ground point when it was held */
+} held_t;
 
 /* Past this foreground fraction the picture itself is failing (for longer
  * than FAULT_RESET_US: the background is learnt again); after
@@ -63,6 +69,7 @@ struct cw_analyzer {
   GArray *blobs;
   float *max_width; /* per working row (perspective.h); NULL: no lanes */
   guint8 *hold;     /* standing vehicles, not learnt by the background (cw_bg_hold) */
+  GHashTable *held; /* track id -> held_t: the boxes held */
 
   cw_health_t *health;
   cw_bgmodel_t *bg;
@@ -90,22 +97,51 @@ standing(const cw_track_t *t)
 
 /* The boxes of standing vehicles, a little grown: the background model
  * must not learn them (bgmodel.h, cw_bg_hold), for as long as they stand,
- * up to HOLD_MAX_US of a track's life (a ghost must fade some day). */
+ * up to HOLD_MAX_US of a track's life (a ghost must fade some day). Once
+ * held, a box stays where it was held until its track goes HOLD_LEAVE_PX
+ * away or ends: a measured box that jitters or shrinks (a passing
+ * vehicle's blob pulling at it) must not let the edges learn, or the
+ * vehicle melts and its box shrinks further. */
 static void
 hold_standing(cw_analyzer_t *a)
 {
   const int w = a->img.y.width, h = a->img.y.height;
   memset(a->hold, 0, (size_t)w * h);
   const GPtrArray *tracks = cw_tracker_tracks(a->tracker);
+  GHashTable *seen = g_hash_table_new(NULL, NULL);
   for (guint i = 0; i < tracks->len; i++) {
     const cw_track_t *t = tracks->pdata[i];
-    if (!standing(t))
-      continue;
-    int x0 = MAX((int)t->x - 2, 0), x1 = MIN((int)(t->x + t->w) + 2, w);
-    int y0 = MAX((int)t->y - 2, 0), y1 = MIN((int)(t->y + t->h) + 2, h);
-    for (int y = y0; y < y1; y++)
-      memset(a->hold + (size_t)y * w + x0, 1, (size_t)MAX(x1 - x0, 0));
+    held_t *k = g_hash_table_lookup(a->held, GUINT_TO_POINTER(t->id));
+    if (k && (hypotf(t->gx - k->gx, t->gy - k->gy) > HOLD_LEAVE_PX ||
+              t->updated_us - t->first_us > HOLD_MAX_US)) {
+      g_hash_table_remove(a->held, GUINT_TO_POINTER(t->id));
+      k = NULL;
+    } else if (!k && standing(t)) {
+      k = g_new(held_t, 1);
+      *k = (held_t){MAX((int)t->x - 2, 0),
+                    MIN((int)(t->x + t->w) + 2, w),
+                    MAX((int)t->y - 2, 0),
+                    MIN((int)(t->y + t->h) + 2, h),
+                    t->gx,
+                    t->gy};
+      g_hash_table_insert(a->held, GUINT_TO_POINTER(t->id), k);
+    }
+    if (k)
+      g_hash_table_add(seen, GUINT_TO_POINTER(t->id));
   }
+  GHashTableIter it;
+  gpointer key, value;
+  g_hash_table_iter_init(&it, a->held);
+  while (g_hash_table_iter_next(&it, &key, &value)) {
+    const held_t *k = value;
+    if (!g_hash_table_contains(seen, key)) {
+      g_hash_table_iter_remove(&it); /* its track ended */
+      continue;
+    }
+    for (int y = k->y0; y < k->y1; y++)
+      memset(a->hold + (size_t)y * w + k->x0, 1, (size_t)MAX(k->x1 - k->x0, 0));
+  }
+  g_hash_table_unref(seen);
 }
 
 static void
@@ -135,6 +171,7 @@ models_free(cw_analyzer_t *a)
   g_clear_pointer(&a->scratch, g_free);
   g_clear_pointer(&a->max_width, g_free);
   g_clear_pointer(&a->hold, g_free);
+  g_clear_pointer(&a->held, g_hash_table_unref);
   a->in_w = a->in_h = 0;
 }
 
@@ -186,6 +223,7 @@ models_new(cw_analyzer_t *a, int in_w, int in_h, gboolean grey)
   a->health = cw_health_new(a->cfg, w, h, a->emit, a->opaque);
   a->bg = cw_bg_new(w, h, NULL);
   a->hold = g_malloc0((gsize)w * h);
+  a->held = g_hash_table_new_full(NULL, NULL, NULL, g_free);
   a->last_bg_us = a->fault_since_us = G_MININT64;
   cw_bg_hold(a->bg, a->hold);
   a->max_width = g_new(float, h);

@@ -253,18 +253,27 @@ check_stopped(cw_rules_t *r, track_state_t *st, const cw_track_t *t, cw_point_t 
   float speed;
   if (rules_track_speed(r, t, &speed)) {
     if (!st->stationary && speed < th->stopped_speed) {
-      st->stationary = TRUE;
-      st->stationary_since = stop_time(r, t);
-      st->stop_pos = g;
-      for (guint i = 0; i < r->parked->len; i++) {
-        parked_t *p = &g_array_index(r->parked, parked_t, i);
-        if (hypotf(p->pos.x - g.x, p->pos.y - g.y) <= MAX(2 * reach, STOP_MATCH)) {
-          st->stationary_since = MIN(st->stationary_since, p->since);
-          st->stop_incident = p->incident;
-          st->stop_zone = p->zone;
-          g_array_remove_index(r->parked, i);
-          break;
-        }
+      int parked = -1;
+      for (guint i = 0; i < r->parked->len && parked < 0; i++) {
+        const parked_t *p = &g_array_index(r->parked, parked_t, i);
+        if (hypotf(p->pos.x - g.x, p->pos.y - g.y) <= MAX(2 * reach, STOP_MATCH))
+          parked = (int)i;
+      }
+      /* Only a vehicle that came from elsewhere stops (or one found again
+       * where a stop was left): what stands where it was found is a ghost
+       * of the background, a vehicle that stood there while it was learnt
+       * and left. */
+      if (parked >= 0 || t->travelled >= STOP_TRAVEL * (float)r->width) {
+        st->stationary = TRUE;
+        st->stationary_since = stop_time(r, t);
+        st->stop_pos = g;
+      }
+      if (parked >= 0) {
+        const parked_t *p = &g_array_index(r->parked, parked_t, parked);
+        st->stationary_since = MIN(st->stationary_since, p->since);
+        st->stop_incident = p->incident;
+        st->stop_zone = p->zone;
+        g_array_remove_index(r->parked, (guint)parked);
       }
     } else if (st->stationary && speed >= th->stopped_speed &&
                hypotf(g.x - st->stop_pos.x, g.y - st->stop_pos.y) > 2 * reach) {
@@ -276,8 +285,10 @@ check_stopped(cw_rules_t *r, track_state_t *st, const cw_track_t *t, cw_point_t 
     }
   }
   int zone = rules_find_zone(r, CW_ZONE_NO_STOPPING, g);
+  /* Out of the zone: a box pulled off it as well, most often; parked like
+   * a move-off, it ends in 5 s unless it stands there again. */
   if (st->stop_incident && zone != st->stop_zone)
-    stop_end(r, st, t, ts, ts);
+    stop_park(r, st, ts, ts);
   if (st->stationary && !st->stop_incident && zone >= 0 &&
       ts - st->stationary_since >= (gint64)(th->stopped_s * 1e6)) {
     st->stop_incident = r->next_incident++;
@@ -347,24 +358,34 @@ still_against(const cw_rules_t *r, const cw_track_t *t, cw_point_t dir)
   return (b.x - a.x) * dir.x + (b.y - a.y) * dir.y < 0;
 }
 
-/* Whether the bottom of the track's box also lies on a lane where its way
- * is the right one: a wide blob (a vehicle and its neighbour, a truck seen
- * from the side) reaches over the lane line, and its middle may fall on
- * the wrong side of it. */
+/* Whether the bottom of the track's box lies largely (BESIDE_POINTS of 7)
+ * on lanes where its way is the right one: a wide blob (a vehicle and its
+ * neighbour, a truck seen from the side) reaches over the lane line, and
+ * its middle may fall on the wrong side of it. A vehicle driving the wrong
+ * way next to the centre line reaches over it a little too, so a little
+ * does not count. */
+#define BESIDE_POINTS 3 /* of the 7 points along the box's bottom */
+/* check_wrong_way: the box's top must go against the lane at least this
+ * share of what its bottom does. */
+#define TOP_SHARE 0.4f
+
 static gboolean
 beside_lane_along(const cw_rules_t *r, const cw_track_t *t, int lane, cw_point_t motion)
 {
   float y = MIN(t->y + t->h - 0.5f, (float)r->height - 0.5f);
+  int along = 0;
   for (int k = 0; k <= 6; k++) {
     cw_point_t p = rules_frac(r, MIN(t->x + t->w * k / 6.0f, (float)r->width - 0.5f), y);
     for (guint i = 0; i < r->cfg->lanes->len; i++) {
       const cw_lane_cfg_t *l = r->cfg->lanes->pdata[i];
       if ((int)i != lane && motion.x * l->direction.x + motion.y * l->direction.y > 0 &&
-          cw_polygon_contains(l->polygon, p))
-        return TRUE;
+          cw_polygon_contains(l->polygon, p)) {
+        along++;
+        break;
+      }
     }
   }
-  return FALSE;
+  return along >= BESIDE_POINTS;
 }
 
 static void
@@ -383,6 +404,7 @@ check_wrong_way(cw_rules_t *r, track_state_t *st, const cw_track_t *t, cw_point_
     guint n = MIN(t->n_history, CW_TRACK_HISTORY);
     st->lane_anchor = g;
     st->lane_anchor_us = ts;
+    st->top_anchor = rules_frac(r, t->x + t->w / 2, t->y);
     for (guint i = n; i > 0; i--) {
       if (t->history[i - 1].ts_us > t->last_seen_us)
         continue;
@@ -398,6 +420,19 @@ check_wrong_way(cw_rules_t *r, track_state_t *st, const cw_track_t *t, cw_point_
   const cw_lane_cfg_t *l = r->cfg->lanes->pdata[lane];
   float dx = g.x - st->lane_anchor.x, dy = g.y - st->lane_anchor.y;
   if (dx * l->direction.x + dy * l->direction.y >= -r->cfg->t.wrong_way_distance)
+    return;
+  /* A box wider than one vehicle can be there is vehicles merged: its
+   * motion is theirs together, not one vehicle's. */
+  int row = CLAMP((int)(t->y + t->h) - 1, 0, r->height - 1);
+  if (r->max_width && r->max_width[row] > 0 && t->w > r->max_width[row])
+    return;
+  /* The whole vehicle goes against the lane, its top too: a box whose
+   * bottom comes back up while its top stays (a blob that held a passing
+   * vehicle shrinking back onto what stands there) is not driving. */
+  cw_point_t top = rules_frac(r, t->x + t->w / 2, t->y);
+  float top_along =
+      (top.x - st->top_anchor.x) * l->direction.x + (top.y - st->top_anchor.y) * l->direction.y;
+  if (top_along > TOP_SHARE * (dx * l->direction.x + dy * l->direction.y))
     return;
   if (ts - st->lane_anchor_us < WRONG_WAY_MIN_US ||
       !steadily_against(r, t, st->lane_anchor_us, l->direction) ||

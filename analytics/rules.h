@@ -31,11 +31,15 @@
  * start_us is when the occupancy rose (looked up in the window), not when
  * the windowed mean and the hysteresis let it start.
  * "stopped_s" at the end is the whole stop; a standing vehicle whose track
- * is lost, or whose track moves off, keeps its incident for 5 s, for a
+ * is lost, moves off or leaves the zone keeps its incident for 5 s, for a
  * track found standing at the same place again (it ends then otherwise,
- * stopped_s up to when it was lost or left). Wrong-way also needs the
- * motion to have lasted 2 s, be steady (no jump), still be going on, and
- * the box bottom not to reach a lane where that way is right. Counting
+ * stopped_s up to when it was lost or left). Only a track that came from
+ * elsewhere (0.025 of the frame's width) stops: one standing where it was
+ * first found is a ghost of the background. Wrong-way also needs the
+ * motion to have lasted 2 s, be steady (no jump), still be going on, the
+ * box's top to go along with its bottom (not a box stretching), the box to
+ * be no wider than one vehicle (perspective.h), and the box bottom not to
+ * lie largely (3 of 7 points) on lanes where that way is right. Counting
  * follows the whole path, coasting predictions included (a vehicle whose
  * blob merged with another still counts; within the limits above). "heading_deg" is the track's
  * way in the picture, degrees clockwise from up (0 up, 90 right). Incident

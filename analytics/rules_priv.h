@@ -23,6 +23,8 @@
  * standing within STOP_MATCH (frame fractions) of it. */
 #define STOP_GRACE_US 5000000
 #define STOP_MATCH 0.03f
+/* A vehicle must have come this far (frame widths) to stop. */
+#define STOP_TRAVEL 0.025f
 /* Congestion onset: short means over this span (see congestion_onset). */
 #define ONSET_SPAN_US 5000000
 /* ... looked for this far back, whatever the window. */
@@ -67,6 +69,7 @@ typedef struct {
   int lane;               /* lane of the ground point, -1 none, -2 not looked yet */
   cw_point_t lane_anchor; /* where it entered that lane (frame fractions) */
   gint64 lane_anchor_us;
+  cw_point_t top_anchor; /* middle of its box's top when first seen in that lane */
   gboolean wrong_way_done;
   gboolean entry_done; /* hidden crossings before its birth looked for */
   gboolean stationary;

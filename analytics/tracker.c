@@ -233,6 +233,11 @@ set_box(track_t *k, box_t b, gint64 ts_us)
   p->gx = b.x + b.w / 2;
   p->gy = b.y + b.h;
   p->updated_us = ts_us;
+  if (p->n_history == 0) {
+    p->first_gx = p->gx;
+    p->first_gy = p->gy;
+  }
+  p->travelled = MAX(p->travelled, hypotf(p->gx - p->first_gx, p->gy - p->first_gy));
   if (p->n_history == CW_TRACK_HISTORY) {
     memmove(&p->history[0], &p->history[1], sizeof p->history[0] * (CW_TRACK_HISTORY - 1));
     p->n_history--;

@@ -38,6 +38,11 @@ typedef struct {
   guint hits;   /* frames it was matched in */
   guint missed; /* consecutive frames without a match */
   gboolean confirmed;
+  /* The furthest its ground point has been from where it was first seen
+   * (working pixels): a vehicle that stopped has travelled; a ghost (what
+   * the background learnt wrong, showing through) never has. */
+  float travelled;
+  float first_gx, first_gy;
   /* Last update: not seen itself, but held inside another track's blob
    * (merged with it). An ended track with this set was lost in a merge,
    * its vehicle still there. */

@@ -323,6 +323,42 @@ test_brief_black(void)
   run_black_then_vehicle(6, 30, 45, 95, 130);
 }
 
+/* A vehicle that stood there while the background was learnt, then left:
+ * the road where it stood shows as foreground, a ghost that never moved.
+ * Standing vehicles are kept from the background's learning, but only
+ * those that came from elsewhere: the ghost fades, and never becomes a
+ * stopped vehicle in the no-stopping zone it lies in. */
+static void
+test_ghost_fades(void)
+{
+  cw_analytics_config_t *cfg =
+      config("{\"zones\": [{\"id\": \"z\", \"kind\": \"no_stopping\","
+             "             \"polygon\": [[0.3, 0.3], [0.7, 0.3], [0.7, 0.8], [0.3, 0.8]]}],"
+             " \"thresholds\": {\"stopped_s\": 8}}");
+  GRand *rng = g_rand_new_with_seed(7);
+  events_t ev;
+  events_init(&ev);
+  cw_analyzer_t *a = cw_analyzer_new(cfg, 320, on_event, &ev);
+  picture_t p;
+  picture_new(&p, 640, 360);
+  for (int k = 0; k < 400; k++) { /* 40 s at 10 fps; gone at 10 s */
+    if (k < 100)
+      picture_draw(&p, rng, 290, 150, 64, 40);
+    else
+      picture_draw(&p, rng, -100, 0, 10, 10);
+    cw_frame_t f = frame_of(&p, FALSE, (gint64)k * 100000);
+    cw_analyzer_push(a, &f);
+  }
+  cw_analyzer_flush(a);
+  for (guint i = 0; i < ev.kinds->len; i++)
+    g_assert_false(g_str_has_prefix(ev.kinds->pdata[i], "traffic.stopped_vehicle"));
+  picture_free(&p);
+  cw_analyzer_free(a);
+  g_ptr_array_unref(ev.kinds);
+  g_rand_free(rng);
+  cw_analytics_config_free(cfg);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -333,6 +369,7 @@ main(int argc, char **argv)
   g_test_add_func("/analyzer/time_back", test_time_back);
   g_test_add_func("/analyzer/blackout_resume", test_blackout_resume);
   g_test_add_func("/analyzer/brief_black", test_brief_black);
+  g_test_add_func("/analyzer/ghost_fades", test_ghost_fades);
   g_test_add_func("/analyzer/empty_flush", test_empty_flush);
   return g_test_run();
 }

@@ -385,7 +385,10 @@ track_at(cw_track_t *t, float gx, float gy, gint64 ts)
     t->vy = (gy - t->history[t->n_history - 1].gy) / dt;
   } else {
     t->first_us = ts;
+    t->first_gx = gx;
+    t->first_gy = gy;
   }
+  t->travelled = MAX(t->travelled, hypotf(gx - t->first_gx, gy - t->first_gy));
   t->history[t->n_history].gx = gx;
   t->history[t->n_history].gy = gy;
   t->history[t->n_history].ts_us = ts;
@@ -871,6 +874,8 @@ test_wrong_way(void)
   cw_track_t *wide = track_new(6, TRUE);    /* a wide blob over the lane line, going south */
   cw_track_t *jump = track_new(7, TRUE);    /* right way, but its box edge jumps back once */
   cw_track_t *back = track_new(8, TRUE);    /* backs 45 px down in 1 s, then drives on north */
+  cw_track_t *stuck = track_new(9, TRUE);   /* its box's top stays, its bottom comes south */
+  cw_track_t *merged = track_new(10, TRUE); /* south, but wider than one vehicle (208 px) */
 
   for (int f = 0; f <= 50; f++) { /* 0 .. 10 s */
     gint64 ts = (gint64)f * FRAME_US;
@@ -890,6 +895,14 @@ test_wrong_way(void)
      * joins it and the box bottom jumps 60 px down the picture. */
     track_at(jump, 30, (float)(100 - 4 * s + (s >= 5 ? 60 : 0)), ts);
     track_at(back, 70, (float)(s < 1 ? 60 + 45 * s : 105 - 10 * (s - 1)), ts);
+    /* A blob held a passing vehicle and what stands at y 20: the bottom
+     * goes with the vehicle, the top stays. */
+    track_at(stuck, 110, (float)(40 + 16 * s), ts);
+    stuck->y = 20;
+    stuck->h = stuck->gy - 20;
+    track_at(merged, 120, (float)(10 + 16 * s), ts);
+    merged->w = 220;
+    merged->x = 10;
     g_ptr_array_add(live, against);
     g_ptr_array_add(live, with);
     g_ptr_array_add(live, jitter);
@@ -898,6 +911,8 @@ test_wrong_way(void)
     g_ptr_array_add(live, wide);
     g_ptr_array_add(live, jump);
     g_ptr_array_add(live, back);
+    g_ptr_array_add(live, stuck);
+    g_ptr_array_add(live, merged);
     cw_rules_update(r, live, NULL, NULL, ts);
   }
   cw_rules_flush(r, SEC(10));
@@ -921,6 +936,8 @@ test_wrong_way(void)
   g_free(wide);
   g_free(jump);
   g_free(back);
+  g_free(stuck);
+  g_free(merged);
   g_ptr_array_unref(live);
   g_ptr_array_unref(evs);
   cw_analytics_config_free(c);
