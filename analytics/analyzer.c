@@ -33,6 +33,7 @@ typedef struct {
 typedef struct {
   int x0, x1, y0, y1; /* the box held, working pixels */
   float gx, gy;       /* the ground point when it was held */
+  guint gen;          /* the last update its track was live in */
 } held_t;
 
 /* Past this foreground fraction the picture itself is failing (for longer
@@ -70,6 +71,7 @@ struct cw_analyzer {
   float *max_width; /* per working row (perspective.h); NULL: no lanes */
   guint8 *hold;     /* standing vehicles, not learnt by the background (cw_bg_hold) */
   GHashTable *held; /* track id -> held_t: the boxes held */
+  guint held_gen;   /* counts hold_standing's calls */
 
   cw_health_t *health;
   cw_bgmodel_t *bg;
@@ -108,7 +110,7 @@ hold_standing(cw_analyzer_t *a)
   const int w = a->img.y.width, h = a->img.y.height;
   memset(a->hold, 0, (size_t)w * h);
   const GPtrArray *tracks = cw_tracker_tracks(a->tracker);
-  GHashTable *seen = g_hash_table_new(NULL, NULL);
+  a->held_gen++;
   for (guint i = 0; i < tracks->len; i++) {
     const cw_track_t *t = tracks->pdata[i];
     held_t *k = g_hash_table_lookup(a->held, GUINT_TO_POINTER(t->id));
@@ -123,25 +125,25 @@ hold_standing(cw_analyzer_t *a)
                     MAX((int)t->y - 2, 0),
                     MIN((int)(t->y + t->h) + 2, h),
                     t->gx,
-                    t->gy};
+                    t->gy,
+                    0};
       g_hash_table_insert(a->held, GUINT_TO_POINTER(t->id), k);
     }
     if (k)
-      g_hash_table_add(seen, GUINT_TO_POINTER(t->id));
+      k->gen = a->held_gen;
   }
   GHashTableIter it;
-  gpointer key, value;
+  gpointer value;
   g_hash_table_iter_init(&it, a->held);
-  while (g_hash_table_iter_next(&it, &key, &value)) {
+  while (g_hash_table_iter_next(&it, NULL, &value)) {
     const held_t *k = value;
-    if (!g_hash_table_contains(seen, key)) {
+    if (k->gen != a->held_gen) {
       g_hash_table_iter_remove(&it); /* its track ended */
       continue;
     }
     for (int y = k->y0; y < k->y1; y++)
       memset(a->hold + (size_t)y * w + k->x0, 1, (size_t)MAX(k->x1 - k->x0, 0));
   }
-  g_hash_table_unref(seen);
 }
 
 static void
